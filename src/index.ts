@@ -1,7 +1,4 @@
-export default {
-  async fetch(req: Request, env: { CLERK_API_URL?: string }): Promise<Response> {
-    const url = new URL(req.url);
-    if (url.pathname === "/up") return fetch(`${env.CLERK_API_URL ?? "https://api.clerk.com"}/v1/jwks`);
-    return new Response("ok");
-  },
-};
+import { createApp } from "./app";
+
+/** The Worker's entry point: the gateway app, built once per isolate. */
+export default createApp();

@@ -1,0 +1,146 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { createMiddleware } from "hono/factory";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { SessionCache } from "./cache/session-cache";
+import { ClerkClient } from "./clerk/client";
+import { type AppEnv, loadConfig } from "./env";
+import { ApiError, internalError, invalidParam, notFound, payloadTooLarge, rateLimited } from "./errors";
+import { log, observe } from "./observability";
+import { limitOrThrow } from "./rate-limit";
+import { me } from "./routes/me";
+import { sessions } from "./routes/sessions";
+import { webhooks } from "./routes/webhooks";
+import { SessionService } from "./session-service";
+
+/** JSON bodies the API accepts are small; Clerk's webhook payloads carry a whole user. */
+export const MAX_BODY_BYTES = 16 * 1024;
+export const MAX_WEBHOOK_BODY_BYTES = 256 * 1024;
+
+declare module "hono" {
+  interface ContextVariableMap {
+    sessions: SessionService;
+  }
+}
+
+/** Loads (and caches) the configuration; a bad setting fails the request with a 500 naming it. */
+const configure = () =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    c.set("config", loadConfig(c.env));
+    await next();
+  });
+
+/** route → auth → cache → Clerk: the per-request wiring of the cache and the Clerk client. */
+const wireServices = () =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const config = c.var.config;
+    const waitUntil = (promise: Promise<unknown>) => {
+      try {
+        c.executionCtx.waitUntil(promise);
+      } catch {
+        // app.request() in unit tests has no execution context: the promise still runs.
+      }
+    };
+    const clerk = new ClerkClient(config, {
+      stats: c.var.metrics.upstream,
+      // Keeps the gateway's own calls under Clerk's Backend-API limit for this instance.
+      beforeCall: () =>
+        limitOrThrow(c.env.RL_UPSTREAM, "clerk-backend-api", () =>
+          rateLimited(10, "The gateway is holding its calls to Clerk under Clerk's rate limit; retry later"),
+        ),
+    });
+    const cache = new SessionCache(c.env.SESSION_CACHE, {
+      freshSeconds: config.sessionCacheTtlSeconds,
+      staleSeconds: config.sessionCacheStaleSeconds,
+      waitUntil,
+    });
+    c.set(
+      "sessions",
+      new SessionService({ clerk, cache, kv: c.env.SESSION_CACHE, onCacheTime: (ms) => (c.var.metrics.cacheMs += ms) }),
+    );
+    await next();
+  });
+
+/** Authenticated (and error) responses must never be stored by a browser or a shared cache. */
+const noStore = () =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    await next();
+    c.res.headers.set("Cache-Control", "private, no-store");
+  });
+
+export function createApp() {
+  const app = new Hono<AppEnv>();
+
+  app.use(requestId());
+  app.use(observe());
+  app.use(noStore());
+  app.use(secureHeaders());
+  app.use(configure());
+  app.use(
+    "/v1/*",
+    cors({
+      origin: (origin, c) => ((c.var.config?.authorizedParties ?? []).includes(origin) ? origin : null),
+      credentials: true,
+      allowMethods: ["GET", "POST", "OPTIONS"],
+      allowHeaders: ["Authorization", "Content-Type"],
+      exposeHeaders: ["X-Cache", "X-Request-Id", "Retry-After", "Server-Timing"],
+      maxAge: 600,
+    }),
+  );
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw payloadTooLarge(MAX_BODY_BYTES);
+      },
+    }),
+  );
+  app.use(
+    "/webhooks/*",
+    bodyLimit({
+      maxSize: MAX_WEBHOOK_BODY_BYTES,
+      onError: () => {
+        throw payloadTooLarge(MAX_WEBHOOK_BODY_BYTES);
+      },
+    }),
+  );
+  app.use(wireServices());
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.route("/v1/me", me);
+  app.route("/v1/sessions", sessions);
+  app.route("/webhooks", webhooks);
+
+  app.notFound(() => {
+    throw notFound("The requested resource was not found");
+  });
+
+  app.onError((error, c) => {
+    const apiError = toApiError(error);
+    if (apiError.status >= 500 && apiError.code === "internal_error" && !(error instanceof ApiError)) {
+      log("error", {
+        msg: "unhandled_error",
+        request_id: c.get("requestId"),
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+    }
+    const metrics = c.get("metrics");
+    if (metrics) metrics.errorCode = apiError.code;
+    return c.json(apiError.toEnvelope(), apiError.status as 400, apiError.headers);
+  });
+
+  return app;
+}
+
+function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof HTTPException) {
+    if (error.status === 413) return payloadTooLarge(MAX_BODY_BYTES);
+    if (error.status === 400) return invalidParam("body", "The request body is not valid JSON");
+  }
+  return internalError();
+}

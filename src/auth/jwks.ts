@@ -1,0 +1,130 @@
+import { importJWK, importSPKI } from "jose";
+import { readStoredJwks, storeJwks } from "../cache/jwks-store";
+import type { ClerkClient } from "../clerk/client";
+import type { Jwks } from "../clerk/schemas";
+import { ApiError, unauthenticated, upstreamUnavailable } from "../errors";
+
+/**
+ * Clerk's signing keys for this isolate: memory first, then KV (shared by all isolates),
+ * then Clerk. An unknown `kid` triggers at most one fetch from Clerk per interval per
+ * isolate, so tokens with made-up `kid`s cannot be turned into a flood of calls to Clerk;
+ * concurrent fetches share one call; keys already known keep working while Clerk is down.
+ */
+export const UNKNOWN_KID_REFETCH_INTERVAL_MS = 30_000;
+/** Known keys are refreshed in the background after this long, so a retired key stops working. */
+export const JWKS_REFRESH_AFTER_MS = 60 * 60_000;
+
+export type KeyLookupDeps = {
+  kv: KVNamespace;
+  clerk: () => ClerkClient;
+  waitUntil: (promise: Promise<unknown>) => void;
+};
+
+export class JwksKeyStore {
+  readonly #apiUrl: string;
+  #keys = new Map<string, CryptoKey>();
+  #fetchedAt = 0;
+  #kvChecked: Promise<void> | undefined;
+  #lastRemoteFetch = Number.NEGATIVE_INFINITY;
+  #remote: Promise<void> | undefined;
+
+  constructor(apiUrl: string) {
+    this.#apiUrl = apiUrl;
+  }
+
+  /** Test and operations hook: how many times this isolate asked Clerk for keys. */
+  remoteFetches = 0;
+
+  async getKey(kid: string, deps: KeyLookupDeps): Promise<CryptoKey> {
+    const known = this.#keys.get(kid);
+    if (known) {
+      if (Date.now() - this.#fetchedAt > JWKS_REFRESH_AFTER_MS && this.#mayFetch()) {
+        deps.waitUntil(this.#fetchRemote(deps).catch(() => undefined));
+      }
+      return known;
+    }
+    this.#kvChecked ??= this.#loadFromKv(deps.kv);
+    await this.#kvChecked;
+    const fromKv = this.#keys.get(kid);
+    if (fromKv) return fromKv;
+
+    if (!this.#remote && !this.#mayFetch()) throw unauthenticated();
+    try {
+      await this.#fetchRemote(deps);
+    } catch (error) {
+      // Without any key the gateway cannot tell good tokens from bad: that is Clerk's outage, not the caller's fault.
+      if (this.#keys.size === 0) {
+        throw error instanceof ApiError && error.status >= 500
+          ? error
+          : upstreamUnavailable(503, "Clerk's signing keys could not be loaded");
+      }
+      throw unauthenticated();
+    }
+    const fetched = this.#keys.get(kid);
+    if (!fetched) throw unauthenticated();
+    return fetched;
+  }
+
+  #mayFetch(): boolean {
+    return Date.now() - this.#lastRemoteFetch >= UNKNOWN_KID_REFETCH_INTERVAL_MS;
+  }
+
+  #fetchRemote(deps: KeyLookupDeps): Promise<void> {
+    this.#remote ??= (async () => {
+      this.#lastRemoteFetch = Date.now();
+      this.remoteFetches++;
+      try {
+        const jwks = await deps.clerk().getJwks();
+        await this.#install(jwks, Date.now());
+        deps.waitUntil(storeJwks(deps.kv, this.#apiUrl, jwks).catch(() => undefined));
+      } finally {
+        this.#remote = undefined;
+      }
+    })();
+    return this.#remote;
+  }
+
+  async #loadFromKv(kv: KVNamespace): Promise<void> {
+    const stored = await readStoredJwks(kv, this.#apiUrl);
+    if (stored && this.#keys.size === 0) await this.#install({ keys: stored.keys }, stored.fetched_at);
+  }
+
+  async #install(jwks: Jwks, fetchedAt: number): Promise<void> {
+    const keys = new Map<string, CryptoKey>();
+    for (const jwk of jwks.keys) {
+      if (jwk.kty !== "RSA" || !jwk.kid || (jwk.alg && jwk.alg !== "RS256") || (jwk.use && jwk.use !== "sig")) continue;
+      try {
+        keys.set(jwk.kid, (await importJWK({ ...jwk, alg: "RS256" }, "RS256")) as CryptoKey);
+      } catch {
+        // A key the runtime cannot import is one no token can be verified with: skip it.
+      }
+    }
+    if (keys.size === 0) throw upstreamUnavailable(502, "Clerk's JWKS holds no usable RS256 key");
+    this.#keys = keys;
+    this.#fetchedAt = fetchedAt;
+  }
+}
+
+const stores = new Map<string, JwksKeyStore>();
+
+/** One key store per Backend-API origin per isolate. */
+export function jwksStoreFor(apiUrl: string): JwksKeyStore {
+  let store = stores.get(apiUrl);
+  if (!store) {
+    store = new JwksKeyStore(apiUrl);
+    stores.set(apiUrl, store);
+  }
+  return store;
+}
+
+const pemKeys = new Map<string, Promise<CryptoKey>>();
+
+/** CLERK_JWT_KEY: networkless verification, the key imported once per isolate. */
+export function pemKey(pem: string): Promise<CryptoKey> {
+  let key = pemKeys.get(pem);
+  if (!key) {
+    key = importSPKI(pem, "RS256") as Promise<CryptoKey>;
+    pemKeys.set(pem, key);
+  }
+  return key;
+}

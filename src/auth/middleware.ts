@@ -1,0 +1,109 @@
+import type { Context } from "hono";
+import { getCookie } from "hono/cookie";
+import { createMiddleware } from "hono/factory";
+import { isRevoked } from "../cache/revocations";
+import { ClerkClient } from "../clerk/client";
+import type { AppEnv } from "../env";
+import { forbidden, rateLimited, unauthenticated } from "../errors";
+import { limitOrThrow } from "../rate-limit";
+import type { Principal } from "./principal";
+import { matchServiceKey } from "./service-keys";
+import { verifySessionToken } from "./session-token";
+
+/**
+ * Establishes who is calling, from `Authorization: Bearer …` or the `__session` cookie:
+ * a Clerk session token makes a user, one of GATEWAY_API_KEYS a service. Runs before
+ * any upstream call, so a request that fails here never reaches Clerk.
+ */
+export type AuthOptions = {
+  /** Which kinds of caller the route serves; the other authenticated kind gets a 403. */
+  allow: ReadonlyArray<"user" | "service">;
+};
+
+const BEARER = /^Bearer\s+(\S+)$/i;
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+export const authenticate = (options: AuthOptions) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const principal = await resolvePrincipal(c);
+    if (principal.kind === "anonymous") throw unauthenticated();
+    if (!options.allow.includes(principal.kind)) {
+      throw forbidden(
+        principal.kind === "service"
+          ? "This route serves signed-in users; services use the /v1/sessions routes"
+          : "This route is only available to backend services",
+      );
+    }
+    if (principal.kind === "user" && principal.via === "cookie" && !SAFE_METHODS.has(c.req.method)) {
+      // A browser attaches cookies to cross-site requests on its own; a write must prove it came from our pages.
+      const origin = c.req.header("Origin");
+      if (!origin || !c.var.config.authorizedParties.includes(origin)) {
+        throw forbidden("Cookie-authenticated writes must come from an authorized origin");
+      }
+    }
+    await next();
+  });
+
+/** The credential in the request, or null. A malformed Authorization header is a failure, not an absence. */
+function readCredential(c: Context<AppEnv>): { value: string; via: "header" | "cookie" } | null | "malformed" {
+  const header = c.req.header("Authorization");
+  if (header !== undefined) {
+    const match = BEARER.exec(header.trim());
+    return match?.[1] ? { value: match[1], via: "header" } : "malformed";
+  }
+  const cookie = getCookie(c, "__session");
+  return cookie ? { value: cookie, via: "cookie" } : null;
+}
+
+export async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal> {
+  const config = c.var.config;
+  const credential = readCredential(c);
+  if (credential === null) return { kind: "anonymous" };
+  if (credential === "malformed") return refuse(c, "malformed_authorization");
+
+  const started = Date.now();
+  try {
+    // A JWT has two dots; a service key never does (keys are opaque strings).
+    if (credential.value.split(".").length !== 3) {
+      if (credential.via === "cookie") return refuse(c, "malformed");
+      const keyIndex = await matchServiceKey(credential.value, config.serviceKeys);
+      if (keyIndex < 0) return refuse(c, "unknown_service_key");
+      const principal: Principal = { kind: "service", keyIndex };
+      c.set("principal", principal);
+      return principal;
+    }
+
+    const result = await verifySessionToken(credential.value, {
+      config,
+      keys: {
+        kv: c.env.SESSION_CACHE,
+        clerk: () => new ClerkClient(config, { stats: c.var.metrics.upstream }),
+        waitUntil: (p) => c.executionCtx.waitUntil(p),
+      },
+    });
+    if (!result.ok) return refuse(c, result.reason);
+    if (await isRevoked(c.env.SESSION_CACHE, result.claims.sid)) return refuse(c, "revoked");
+
+    const principal: Principal = {
+      kind: "user",
+      userId: result.claims.sub,
+      sessionId: result.claims.sid,
+      claims: result.claims,
+      via: credential.via,
+    };
+    c.set("principal", principal);
+    return principal;
+  } finally {
+    c.var.metrics.verifyMs += Date.now() - started;
+  }
+}
+
+/** Records why (for the log only), counts the failure against the caller's IP, and throws 401 (or 429). */
+async function refuse(c: Context<AppEnv>, reason: string): Promise<never> {
+  c.var.metrics.authFailure = reason;
+  const ip = c.req.header("CF-Connecting-IP") ?? "unknown";
+  await limitOrThrow(c.env.RL_AUTH_FAILURES, `auth-failure:${ip}`, () =>
+    rateLimited(60, "Too many failed authentication attempts from this address; retry later"),
+  );
+  throw unauthenticated();
+}

@@ -1,0 +1,32 @@
+/** Who is calling, as established by the auth middleware. */
+export type SessionClaims = {
+  sub: string;
+  sid: string;
+  iss: string;
+  exp: number;
+  iat: number;
+  azp?: string;
+  sts?: string;
+  /** Minutes since first and second factor verification; -1 means never. */
+  fva?: [number, number];
+  [claim: string]: unknown;
+};
+
+export type UserPrincipal = {
+  kind: "user";
+  userId: string;
+  sessionId: string;
+  claims: SessionClaims;
+  /** How the token arrived: a cookie means a browser may have sent it without the page asking. */
+  via: "header" | "cookie";
+};
+
+export type ServicePrincipal = {
+  kind: "service";
+  /** Position of the matching key in GATEWAY_API_KEYS: enough to tell keys apart in logs, never the key. */
+  keyIndex: number;
+};
+
+export type AnonymousPrincipal = { kind: "anonymous" };
+
+export type Principal = UserPrincipal | ServicePrincipal | AnonymousPrincipal;

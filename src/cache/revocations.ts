@@ -1,0 +1,49 @@
+import { kvKeys, REVOCATION_TTL_SECONDS, RevocationEntry, readEntry } from "./kv-schema";
+import { queuedValue, writeCoalesced } from "./kv-writer";
+
+/**
+ * Sessions the gateway must refuse even though their tokens still verify (Clerk keeps a
+ * revoked session's token valid for up to 60 s). Kept twice: in this isolate's memory,
+ * which is exact at once, and in KV, which other isolates and locations read.
+ */
+const revokedHere = new Map<string, number>();
+const MAX_REMEMBERED = 50_000;
+
+export type RevocationSource = RevocationEntry["source"];
+
+export async function markRevoked(
+  kv: KVNamespace,
+  sessionId: string,
+  status: string,
+  source: RevocationSource,
+): Promise<void> {
+  rememberRevoked(sessionId);
+  const entry: RevocationEntry = { revoked_at: Date.now(), status, source };
+  await writeCoalesced(kv, kvKeys.revoked(sessionId), JSON.stringify(entry), REVOCATION_TTL_SECONDS);
+}
+
+/** True when this isolate knows of the revocation: no I/O. */
+export function isRevokedHere(sessionId: string): boolean {
+  const until = revokedHere.get(sessionId);
+  if (until === undefined) return false;
+  if (until > Date.now()) return true;
+  revokedHere.delete(sessionId);
+  return false;
+}
+
+export async function isRevoked(kv: KVNamespace, sessionId: string): Promise<boolean> {
+  if (isRevokedHere(sessionId)) return true;
+  const key = kvKeys.revoked(sessionId);
+  if (typeof queuedValue(key) === "string") return true;
+  const entry = await readEntry(kv, key, RevocationEntry);
+  if (entry) rememberRevoked(sessionId);
+  return entry !== null;
+}
+
+function rememberRevoked(sessionId: string) {
+  if (revokedHere.size >= MAX_REMEMBERED) {
+    const oldest = revokedHere.keys().next().value;
+    if (oldest !== undefined) revokedHere.delete(oldest);
+  }
+  revokedHere.set(sessionId, Date.now() + REVOCATION_TTL_SECONDS * 1000);
+}

@@ -1,0 +1,295 @@
+import * as z from "zod/mini";
+import type { GatewayConfig } from "../env";
+import { ApiError, rateLimited, upstreamUnavailable } from "../errors";
+import { ClerkErrors, Jwks, PaginatedSessionList, Session, SessionList, SessionRefresh, Token } from "./schemas";
+
+/**
+ * The only code that talks to Clerk's Backend API. Every call carries the secret key
+ * (which never leaves this module), a timeout, and Clerk's API version; idempotent
+ * reads are retried with jittered backoff; every failure becomes an ApiError that
+ * says what is known, in Clerk's envelope.
+ */
+
+/** What one request spent upstream: feeds the request log, audit lines and Server-Timing. */
+export type UpstreamStats = { calls: number; ms: number; traceIds: string[] };
+export const newUpstreamStats = (): UpstreamStats => ({ calls: 0, ms: 0, traceIds: [] });
+
+export type ClerkClientOptions = {
+  stats?: UpstreamStats;
+  /** Called before every upstream attempt; throws to refuse the call (the upstream rate guard). */
+  beforeCall?: () => Promise<void>;
+  fetch?: typeof fetch;
+};
+
+/** Idempotent reads: at most this many attempts. */
+const MAX_READ_ATTEMPTS = 3;
+const BACKOFF_BASE_MS = 100;
+const BACKOFF_CAP_MS = 1_000;
+/** A 429/503 read is retried only when Clerk asks us to wait no longer than this. */
+const MAX_INLINE_RETRY_AFTER_S = 1;
+const USER_AGENT = "clerk-session-gateway/0.1";
+
+type ListQuery = {
+  client_id?: string | undefined;
+  user_id?: string | undefined;
+  status?: string | undefined;
+  limit?: number | undefined;
+  offset?: number | undefined;
+};
+
+type RequestSpec<T> = {
+  method: "GET" | "POST";
+  path: string;
+  query?: Record<string, string | number | boolean | undefined> | undefined;
+  body?: unknown;
+  schema: z.ZodMiniType<T>;
+  idempotent: boolean;
+};
+
+const seg = (value: string) => encodeURIComponent(value);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class ClerkClient {
+  readonly stats: UpstreamStats;
+  readonly #config: GatewayConfig;
+  readonly #beforeCall: (() => Promise<void>) | undefined;
+  readonly #fetch: typeof fetch;
+
+  constructor(config: GatewayConfig, options: ClerkClientOptions = {}) {
+    this.#config = config;
+    this.stats = options.stats ?? newUpstreamStats();
+    this.#beforeCall = options.beforeCall;
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  listSessions(query: ListQuery): Promise<Session[]> {
+    return this.#request({ method: "GET", path: "/sessions", query, schema: SessionList, idempotent: true });
+  }
+
+  listSessionsPaginated(query: ListQuery): Promise<PaginatedSessionList> {
+    return this.#request({
+      method: "GET",
+      path: "/sessions",
+      query: { ...query, paginated: true },
+      schema: PaginatedSessionList,
+      idempotent: true,
+    });
+  }
+
+  /** Every active session of one user, newest first, in one call (Clerk's maximum page). */
+  async listActiveSessions(userId: string): Promise<Session[]> {
+    const page = await this.listSessionsPaginated({ user_id: userId, status: "active", limit: 500 });
+    return page.data;
+  }
+
+  getSession(sessionId: string): Promise<Session> {
+    return this.#request({ method: "GET", path: `/sessions/${seg(sessionId)}`, schema: Session, idempotent: true });
+  }
+
+  createSession(body: { user_id: string; active_organization_id?: string | undefined }): Promise<Session> {
+    return this.#request({ method: "POST", path: "/sessions", body, schema: Session, idempotent: false });
+  }
+
+  refreshSession(sessionId: string, body: Record<string, unknown>, query: { suffixed_cookies?: boolean | undefined }) {
+    return this.#request({
+      method: "POST",
+      path: `/sessions/${seg(sessionId)}/refresh`,
+      query,
+      body,
+      schema: SessionRefresh,
+      idempotent: false,
+    });
+  }
+
+  revokeSession(sessionId: string): Promise<Session> {
+    return this.#request({
+      method: "POST",
+      path: `/sessions/${seg(sessionId)}/revoke`,
+      schema: Session,
+      idempotent: false,
+    });
+  }
+
+  createSessionToken(sessionId: string, body: { expires_in_seconds?: number | null | undefined } | undefined) {
+    return this.#request({
+      method: "POST",
+      path: `/sessions/${seg(sessionId)}/tokens`,
+      body,
+      schema: Token,
+      idempotent: false,
+    });
+  }
+
+  createTemplateToken(
+    sessionId: string,
+    templateName: string,
+    body: { expires_in_seconds?: number | null | undefined } | undefined,
+  ) {
+    return this.#request({
+      method: "POST",
+      path: `/sessions/${seg(sessionId)}/tokens/${seg(templateName)}`,
+      body,
+      schema: Token,
+      idempotent: false,
+    });
+  }
+
+  getJwks(): Promise<Jwks> {
+    return this.#request({ method: "GET", path: "/jwks", schema: Jwks, idempotent: true });
+  }
+
+  async #request<T>(spec: RequestSpec<T>): Promise<T> {
+    const url = new URL(`${this.#config.apiUrl}/v1${spec.path}`);
+    for (const [name, value] of Object.entries(spec.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(name, String(value));
+    }
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${this.#config.secretKey}`,
+      "Clerk-API-Version": this.#config.apiVersion,
+      "User-Agent": USER_AGENT,
+      Accept: "application/json",
+    };
+    // Clerk's SDK sends no body when there are no body params (revoke): so do we.
+    const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+
+    const attempts = spec.idempotent ? MAX_READ_ATTEMPTS : 1;
+    let lastError: ApiError | undefined;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (attempt > 1) await sleep(backoff(attempt, lastError));
+      try {
+        return await this.#attempt(url, { method: spec.method, headers, body }, spec.schema);
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        lastError = error;
+        if (!spec.idempotent || !isRetryable(error)) throw error;
+      }
+    }
+    throw lastError ?? upstreamUnavailable(502, "Clerk could not be reached");
+  }
+
+  async #attempt<T>(url: URL, init: RequestInit, schema: z.ZodMiniType<T>): Promise<T> {
+    await this.#beforeCall?.();
+    const timeoutMs = this.#config.upstreamTimeoutMs;
+    const started = Date.now();
+    this.stats.calls++;
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.#fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+      text = await response.text();
+    } catch (error) {
+      const timedOut = error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError");
+      throw timedOut
+        ? upstreamUnavailable(
+            504,
+            `Clerk did not answer within ${timeoutMs} ms; the outcome of this request is unknown`,
+          )
+        : upstreamUnavailable(502, "The connection to Clerk failed; the outcome of this request is unknown");
+    } finally {
+      this.stats.ms += Date.now() - started;
+    }
+
+    const traceId = response.headers.get("x-clerk-trace-id") ?? response.headers.get("cf-ray") ?? undefined;
+    const json = parseJson(text, response.headers.get("content-type"));
+    const errorTrace = json !== undefined ? readTraceId(json) : undefined;
+    if (traceId ?? errorTrace) this.stats.traceIds.push((errorTrace ?? traceId) as string);
+
+    if (response.ok) {
+      const parsed = json === undefined ? undefined : z.safeParse(schema, json);
+      if (!parsed?.success) throw upstreamUnavailable(502, "Clerk returned a response the gateway could not read");
+      return parsed.data;
+    }
+    throw mapUpstreamError(response, json, errorTrace ?? traceId);
+  }
+}
+
+function parseJson(text: string, contentType: string | null): unknown {
+  if (!contentType?.toLowerCase().includes("json")) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function readTraceId(json: unknown): string | undefined {
+  if (json && typeof json === "object" && "clerk_trace_id" in json) {
+    const value = (json as { clerk_trace_id: unknown }).clerk_trace_id;
+    return typeof value === "string" ? value : undefined;
+  }
+  return undefined;
+}
+
+function retryAfterSeconds(response: Response): number | undefined {
+  const raw = response.headers.get("retry-after");
+  if (!raw) return undefined;
+  if (/^\d+$/.test(raw.trim())) return Number(raw.trim());
+  const date = Date.parse(raw);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+/** Turns a non-2xx answer from Clerk into what the gateway's caller should see. */
+function mapUpstreamError(response: Response, json: unknown, traceId: string | undefined): ApiError {
+  const status = response.status;
+  const clerk = z.safeParse(ClerkErrors, json);
+  const codes = clerk.success ? clerk.data.errors.map((e) => e.code) : [];
+
+  // Clerk refusing the gateway's own secret key is the gateway's fault, not the caller's;
+  // Clerk's message is replaced so nothing about the key travels on.
+  if (codes.includes("clerk_key_invalid") || ((status === 401 || status === 403) && !clerk.success)) {
+    const error = upstreamUnavailable(
+      502,
+      "Clerk rejected the gateway's credentials; the operator has to fix its configuration",
+    );
+    notRetryable.add(error);
+    return error;
+  }
+  if (status === 429) {
+    return withTrace(
+      rateLimited(retryAfterSeconds(response) ?? 10, "Clerk is rate limiting the gateway; retry later"),
+      traceId,
+    );
+  }
+  if (status >= 500 || !clerk.success) {
+    const retryAfter = retryAfterSeconds(response);
+    return withTrace(
+      status === 503
+        ? upstreamUnavailable(503, "Clerk is temporarily unavailable", retryAfter)
+        : upstreamUnavailable(502, `Clerk answered with an error (HTTP ${status})`),
+      traceId,
+    );
+  }
+  // Clerk's own 4xx errors pass through, re-built from the fields Clerk defines.
+  const errors = clerk.data.errors.map((e) => ({
+    code: e.code,
+    message: e.message,
+    long_message: e.long_message ?? e.message,
+    ...(e.meta ? { meta: e.meta } : {}),
+  }));
+  return new ApiError(status, errors, traceId ? { traceId } : {});
+}
+
+function withTrace(error: ApiError, traceId: string | undefined): ApiError {
+  return traceId ? new ApiError(error.status, error.errors, { headers: error.headers, traceId }) : error;
+}
+
+/** Errors that another attempt cannot fix (a rejected secret key). */
+const notRetryable = new WeakSet<ApiError>();
+
+function isRetryable(error: ApiError): boolean {
+  if (notRetryable.has(error)) return false;
+  if (error.status === 429 || error.status === 503) {
+    const retryAfter = Number(error.headers["Retry-After"] ?? "0");
+    return retryAfter <= MAX_INLINE_RETRY_AFTER_S;
+  }
+  return error.status === 502 || error.status === 504;
+}
+
+/** Full jitter (AWS Architecture Blog), or Clerk's Retry-After when it gave one. */
+function backoff(attempt: number, previous: ApiError | undefined): number {
+  const retryAfter = previous?.headers["Retry-After"];
+  if (retryAfter) return Number(retryAfter) * 1000;
+  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+  return Math.random() * ceiling;
+}

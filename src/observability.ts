@@ -1,0 +1,117 @@
+import { createMiddleware } from "hono/factory";
+import { newUpstreamStats, type UpstreamStats } from "./clerk/client";
+import type { AppEnv } from "./env";
+
+/**
+ * One structured JSON log line per request, audit lines for revokes and token mints,
+ * and `Server-Timing`. Nothing here ever sees a token or a key: only ids, kinds,
+ * statuses and durations are recorded.
+ */
+export type RequestMetrics = {
+  route: string;
+  startedAt: number;
+  verifyMs: number;
+  cacheMs: number;
+  cache?: "HIT" | "MISS" | "STALE";
+  upstream: UpstreamStats;
+  authFailure?: string;
+  errorCode?: string;
+};
+
+export type AuditEvent = {
+  action: "session.revoke" | "session.token" | "session.template_token" | "session.create" | "session.refresh";
+  session_id: string;
+  template?: string;
+  outcome: "ok" | "error";
+  status: number;
+  error_code?: string;
+};
+
+/** Seconds-precision wall time is all workerd exposes to a request; durations come from Date.now(). */
+export const observe = () =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const metrics: RequestMetrics = {
+      route: "",
+      startedAt: Date.now(),
+      verifyMs: 0,
+      cacheMs: 0,
+      upstream: newUpstreamStats(),
+    };
+    c.set("metrics", metrics);
+    try {
+      await next();
+    } finally {
+      const totalMs = Date.now() - metrics.startedAt;
+      c.res.headers.set(
+        "Server-Timing",
+        [
+          `verify;dur=${metrics.verifyMs}`,
+          `cache;dur=${metrics.cacheMs}`,
+          `upstream;dur=${metrics.upstream.ms}`,
+          `total;dur=${totalMs}`,
+        ].join(", "),
+      );
+      const principal = c.get("principal");
+      log("info", {
+        msg: "request",
+        request_id: c.get("requestId"),
+        method: c.req.method,
+        route: c.req.routePath || metrics.route,
+        status: c.res.status,
+        principal: principal?.kind ?? "anonymous",
+        ...(principal?.kind === "user" ? { user_id: principal.userId, session_id: principal.sessionId } : {}),
+        ...(principal?.kind === "service" ? { service_key: principal.keyIndex } : {}),
+        ...(metrics.cache ? { cache: metrics.cache } : {}),
+        ...(metrics.authFailure ? { auth_failure: metrics.authFailure } : {}),
+        ...(metrics.errorCode ? { error_code: metrics.errorCode } : {}),
+        upstream_calls: metrics.upstream.calls,
+        upstream_ms: metrics.upstream.ms,
+        duration_ms: totalMs,
+      });
+    }
+  });
+
+type AuditContext = { get: (key: "principal" | "requestId" | "metrics") => unknown };
+
+export function audit(c: AuditContext, event: AuditEvent) {
+  const principal = c.get("principal") as AppEnv["Variables"]["principal"] | undefined;
+  const metrics = c.get("metrics") as RequestMetrics | undefined;
+  log("info", {
+    msg: "audit",
+    request_id: c.get("requestId") as string,
+    actor:
+      principal?.kind === "user"
+        ? { kind: "user", user_id: principal.userId, session_id: principal.sessionId }
+        : principal?.kind === "service"
+          ? { kind: "service", service_key: principal.keyIndex }
+          : { kind: "anonymous" },
+    ...event,
+    clerk_trace_id: metrics?.upstream.traceIds.at(-1) ?? null,
+  });
+}
+
+/** Runs a write and records its audit line, whatever the outcome. */
+export async function withAudit<T>(
+  c: AuditContext,
+  event: Pick<AuditEvent, "action" | "session_id" | "template">,
+  write: () => Promise<T>,
+): Promise<T> {
+  try {
+    const result = await write();
+    const sessionId = event.session_id === "(new)" ? ((result as { id?: string }).id ?? "(new)") : event.session_id;
+    audit(c, { ...event, session_id: sessionId, outcome: "ok", status: 200 });
+    return result;
+  } catch (error) {
+    const status = (error as { status?: number }).status ?? 500;
+    const code = (error as { code?: string }).code;
+    audit(c, { ...event, outcome: "error", status, ...(code ? { error_code: code } : {}) });
+    throw error;
+  }
+}
+
+export function log(level: "info" | "warn" | "error", fields: Record<string, unknown>) {
+  const line = JSON.stringify({ level, time: new Date().toISOString(), ...fields });
+  if (level === "error") console.error(line);
+  else if (level === "warn") console.warn(line);
+  else console.log(line);
+}

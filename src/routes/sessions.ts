@@ -1,0 +1,238 @@
+import { Hono } from "hono";
+import * as z from "zod/mini";
+import { authenticate, resolvePrincipal } from "../auth/middleware";
+import type { Principal, UserPrincipal } from "../auth/principal";
+import { verifySessionToken } from "../auth/session-token";
+import { isRevoked } from "../cache/revocations";
+import { ClerkClient } from "../clerk/client";
+import { SESSION_LIST_STATUSES } from "../clerk/schemas";
+import type { AppEnv } from "../env";
+import { forbidden, unauthenticated } from "../errors";
+import { withAudit } from "../observability";
+import { limitUserWrites, requireRecentFirstFactor } from "../policies";
+import {
+  boolParam,
+  clientId,
+  intParam,
+  organizationId,
+  sessionParams,
+  templateParams,
+  userId,
+  validate,
+  validateJson,
+} from "../validation";
+
+/**
+ * Backend-API style routes, shaped exactly as Clerk's Backend API, so
+ * `createClerkClient({ secretKey: <service key>, apiUrl: <gateway> })` works unchanged.
+ * Services get Clerk's semantics; users get the same operations on their own sessions.
+ */
+export const sessions = new Hono<AppEnv>();
+
+const anyone = authenticate({ allow: ["user", "service"] });
+const serviceOnly = authenticate({ allow: ["service"] });
+
+const listQuery = z.looseObject({
+  client_id: z.optional(clientId),
+  user_id: z.optional(userId),
+  status: z.optional(z.enum(SESSION_LIST_STATUSES)),
+  limit: z.optional(intParam(1, 500)),
+  offset: z.optional(intParam(0, 1_000_000_000)),
+  paginated: z.optional(boolParam),
+});
+const createBody = z.strictObject({ user_id: userId, active_organization_id: z.optional(organizationId) });
+const tokenBody = z.strictObject({
+  expires_in_seconds: z.optional(z.nullable(z.int().check(z.gte(30), z.lte(315_360_000)))),
+});
+const refreshBody = z.strictObject({
+  expired_token: z.string().check(z.minLength(1), z.maxLength(8_192)),
+  refresh_token: z.string().check(z.minLength(1), z.maxLength(4_096)),
+  request_origin: z.string().check(z.minLength(1), z.maxLength(2_048)),
+  request_headers: z.optional(z.nullable(z.record(z.string(), z.union([z.string(), z.array(z.string())])))),
+  format: z.optional(z.nullable(z.enum(["token", "cookie"]))),
+  request_originating_ip: z.optional(z.nullable(z.string().check(z.maxLength(64)))),
+});
+const refreshQuery = z.looseObject({ suffixed_cookies: z.optional(boolParam) });
+/** Revoke takes no body; Clerk's SDK sends none (or `{}`). */
+const emptyBody = z.strictObject({});
+
+const isUser = (principal: Principal): principal is UserPrincipal => principal.kind === "user";
+
+sessions.get("/", validate("query", listQuery), anyone, async (c) => {
+  const query = c.req.valid("query");
+  const principal = c.var.principal;
+  if (isUser(principal)) {
+    if (query.user_id !== undefined && query.user_id !== principal.userId) {
+      throw forbidden("Users can only list their own sessions");
+    }
+    query.user_id = principal.userId;
+  }
+  const limit = query.limit ?? 10;
+  const offset = query.offset ?? 0;
+
+  // The question Clerk's SDK asks most ("this user's active sessions") is answered from the cache.
+  if (query.user_id && query.status === "active" && query.client_id === undefined) {
+    const { sessions: active, cache } = await c.var.sessions.activeSessions(query.user_id);
+    c.var.metrics.cache = cache;
+    c.header("X-Cache", cache);
+    const data = active.slice(offset, offset + limit);
+    return c.json(query.paginated ? { data, total_count: active.length } : data);
+  }
+  const upstreamQuery = {
+    client_id: query.client_id,
+    user_id: query.user_id,
+    status: query.status,
+    limit: query.limit,
+    offset: query.offset,
+  };
+  const clerk = c.var.sessions.clerk;
+  return c.json(
+    query.paginated ? await clerk.listSessionsPaginated(upstreamQuery) : await clerk.listSessions(upstreamQuery),
+  );
+});
+
+sessions.post("/", validateJson(createBody), serviceOnly, async (c) => {
+  const body = c.req.valid("json");
+  const session = await withAudit(c, { action: "session.create", session_id: "(new)" }, () =>
+    c.var.sessions.clerk.createSession(body),
+  );
+  await c.var.sessions.invalidateUser(session.user_id);
+  return c.json(session);
+});
+
+sessions.get("/:session_id", validate("param", sessionParams), anyone, async (c) => {
+  const { session_id } = c.req.valid("param");
+  const principal = c.var.principal;
+  if (isUser(principal)) return c.json(await c.var.sessions.ownedSession(session_id, principal));
+  return c.json(await c.var.sessions.clerk.getSession(session_id));
+});
+
+/**
+ * Refresh is authenticated by the body's `expired_token` (Clerk's contract: the token of
+ * the very session being refreshed, expired or not), or by a service key.
+ */
+sessions.post(
+  "/:session_id/refresh",
+  validate("param", sessionParams),
+  validate("query", refreshQuery),
+  validateJson(refreshBody),
+  async (c, next) => {
+    const { session_id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    if (c.req.header("Authorization") !== undefined) {
+      const principal = await resolvePrincipal(c);
+      if (principal.kind !== "service") throw forbidden("Refresh is authenticated by expired_token or a service key");
+      return next();
+    }
+    const started = Date.now();
+    const config = c.var.config;
+    const result = await verifySessionToken(body.expired_token, {
+      config,
+      ignoreExpiry: true,
+      keys: {
+        kv: c.env.SESSION_CACHE,
+        clerk: () => new ClerkClient(config, { stats: c.var.metrics.upstream }),
+        waitUntil: (p) => c.executionCtx.waitUntil(p),
+      },
+    });
+    c.var.metrics.verifyMs += Date.now() - started;
+    if (!result.ok) {
+      c.var.metrics.authFailure = result.reason;
+      throw unauthenticated();
+    }
+    if (result.claims.sid !== session_id || (await isRevoked(c.env.SESSION_CACHE, session_id))) {
+      c.var.metrics.authFailure = result.claims.sid !== session_id ? "sid_mismatch" : "revoked";
+      throw unauthenticated();
+    }
+    c.set("principal", {
+      kind: "user",
+      userId: result.claims.sub,
+      sessionId: result.claims.sid,
+      claims: result.claims,
+      via: "header",
+    });
+    return next();
+  },
+  limitUserWrites(),
+  async (c) => {
+    const { session_id } = c.req.valid("param");
+    const { suffixed_cookies } = c.req.valid("query");
+    const body = c.req.valid("json");
+    const refreshed = await withAudit(c, { action: "session.refresh", session_id }, () =>
+      c.var.sessions.clerk.refreshSession(session_id, body, { suffixed_cookies }),
+    );
+    return c.json(refreshed);
+  },
+);
+
+sessions.post(
+  "/:session_id/revoke",
+  validate("param", sessionParams),
+  validateJson(emptyBody),
+  anyone,
+  limitUserWrites(),
+  async (c) => {
+    const { session_id } = c.req.valid("param");
+    const principal = c.var.principal;
+    if (isUser(principal)) {
+      requireRecentFirstFactor(c, session_id);
+      await c.var.sessions.ownedSession(session_id, principal);
+    }
+    const revoked = await withAudit(c, { action: "session.revoke", session_id }, () =>
+      c.var.sessions.revoke(session_id, isUser(principal) ? principal.userId : undefined),
+    );
+    return c.json(revoked);
+  },
+);
+
+sessions.post(
+  "/:session_id/tokens",
+  validate("param", sessionParams),
+  validateJson(tokenBody),
+  anyone,
+  limitUserWrites(),
+  async (c) => {
+    const { session_id } = c.req.valid("param");
+    requireCurrentSession(c.var.principal, session_id);
+    const body = c.req.valid("json");
+    const token = await withAudit(c, { action: "session.token", session_id }, () =>
+      c.var.sessions.clerk.createSessionToken(session_id, bodyOrNone(body)),
+    );
+    return c.json(token);
+  },
+);
+
+sessions.post(
+  "/:session_id/tokens/:template_name",
+  validate("param", templateParams),
+  validateJson(tokenBody),
+  anyone,
+  limitUserWrites(),
+  async (c) => {
+    const { session_id, template_name } = c.req.valid("param");
+    const principal = c.var.principal;
+    requireCurrentSession(principal, session_id);
+    if (isUser(principal) && !c.var.config.templatesAllowed.has(template_name)) {
+      throw forbidden(`The JWT template "${template_name}" is not available to users`);
+    }
+    const body = c.req.valid("json");
+    const token = await withAudit(c, { action: "session.template_token", session_id, template: template_name }, () =>
+      c.var.sessions.clerk.createTemplateToken(session_id, template_name, bodyOrNone(body)),
+    );
+    return c.json(token);
+  },
+);
+
+/**
+ * Users mint only for the session they are signed in with. The answer is the same
+ * whether or not the other session exists, so it reveals nothing.
+ */
+function requireCurrentSession(principal: Principal, sessionId: string) {
+  if (isUser(principal) && principal.sessionId !== sessionId) {
+    throw forbidden("Tokens can only be minted for the session making the request");
+  }
+}
+
+/** Like Clerk's SDK: no body unless there is something to say. */
+const bodyOrNone = (body: { expires_in_seconds?: number | null | undefined }) =>
+  body.expires_in_seconds === undefined ? undefined : { expires_in_seconds: body.expires_in_seconds };

@@ -1,0 +1,88 @@
+import { Hono } from "hono";
+import { Webhook, WebhookVerificationError } from "standardwebhooks";
+import * as z from "zod/mini";
+import { recordApplied, wasApplied } from "../cache/webhook-ids";
+import type { AppEnv } from "../env";
+import { ApiError, misconfigured, unauthenticated } from "../errors";
+import { SESSION_ID, USER_ID } from "../ids";
+import { log } from "../observability";
+
+/**
+ * `POST /webhooks/clerk`: Clerk's session events, signed by Svix. The signature is
+ * checked on the raw body with the Standard Webhooks implementation Clerk's own SDK
+ * uses (constant-time compare, ±5 min tolerance, several signatures per header);
+ * a replayed message id, a stale timestamp or a bad signature changes nothing.
+ */
+export const webhooks = new Hono<AppEnv>();
+
+const SvixHeaders = z.object({
+  "svix-id": z.string().check(z.regex(/^[A-Za-z0-9_-]{1,128}$/)),
+  "svix-timestamp": z.string().check(z.regex(/^\d{1,12}$/)),
+  "svix-signature": z.string().check(z.minLength(1), z.maxLength(4_096)),
+});
+
+const SessionEvent = z.looseObject({
+  type: z.string(),
+  data: z.looseObject({
+    id: z.string().check(z.regex(SESSION_ID)),
+    user_id: z.string().check(z.regex(USER_ID)),
+    status: z.string(),
+  }),
+});
+
+const ENDED = new Set(["session.ended", "session.removed", "session.revoked"]);
+const CHANGED = new Set(["session.created", "session.pending"]);
+
+webhooks.post("/clerk", async (c) => {
+  const secret = c.var.config.webhookSecret;
+  if (!secret) throw misconfigured("CLERK_WEBHOOK_SIGNING_SECRET", "is missing");
+
+  const headers = z.safeParse(SvixHeaders, {
+    "svix-id": c.req.header("svix-id"),
+    "svix-timestamp": c.req.header("svix-timestamp"),
+    "svix-signature": c.req.header("svix-signature"),
+  });
+  if (!headers.success) throw unauthenticated("Missing or malformed Svix signature headers");
+  const raw = await c.req.text();
+  const messageId = headers.data["svix-id"];
+
+  let payload: unknown;
+  try {
+    payload = new Webhook(secret).verify(raw, {
+      "webhook-id": messageId,
+      "webhook-timestamp": headers.data["svix-timestamp"],
+      "webhook-signature": headers.data["svix-signature"],
+    });
+  } catch (error) {
+    if (error instanceof WebhookVerificationError || error instanceof SyntaxError) {
+      c.var.metrics.authFailure = `webhook_${error.message.replace(/\W+/g, "_").toLowerCase()}`;
+      throw unauthenticated("The webhook signature could not be verified");
+    }
+    throw error;
+  }
+
+  const kv = c.env.SESSION_CACHE;
+  if (await wasApplied(kv, messageId)) {
+    throw new ApiError(409, [
+      {
+        code: "webhook_replayed",
+        message: "Already processed",
+        long_message: `Message ${messageId} was already applied`,
+      },
+    ]);
+  }
+
+  const event = z.safeParse(SessionEvent, payload);
+  const type = event.success ? event.data.type : "unknown";
+  if (event.success && (ENDED.has(type) || CHANGED.has(type))) {
+    const { id, user_id, status } = event.data.data;
+    if (ENDED.has(type)) {
+      await c.var.sessions.recordEnded(user_id, id, status, "webhook");
+    } else {
+      await c.var.sessions.invalidateUser(user_id);
+    }
+    log("info", { msg: "webhook_applied", request_id: c.var.requestId, type, session_id: id, user_id });
+  }
+  await recordApplied(kv, messageId, type);
+  return c.json({ received: true, type, applied: event.success && (ENDED.has(type) || CHANGED.has(type)) });
+});

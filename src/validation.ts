@@ -1,0 +1,78 @@
+import { zValidator } from "@hono/zod-validator";
+import type { ValidationTargets } from "hono";
+import * as z from "zod/mini";
+import { invalidParam } from "./errors";
+import { CLIENT_ID, ORGANIZATION_ID, SESSION_ID, TEMPLATE_NAME, USER_ID } from "./ids";
+
+/**
+ * Every route validates its input here, before anything else happens, and reads it
+ * back only through `c.req.valid(...)`. A failure is Clerk's `form_param_invalid`
+ * naming the parameter.
+ */
+export const validate = <Target extends keyof ValidationTargets, Schema extends z.ZodMiniType>(
+  target: Target,
+  schema: Schema,
+) =>
+  zValidator(target, schema, (result) => {
+    if (result.success) return;
+    const issue = result.error.issues[0];
+    const param = issue?.path.map(String).join(".") || target;
+    throw invalidParam(param, describe(param, issue));
+  });
+
+function describe(param: string, issue: z.core.$ZodIssue | undefined): string {
+  switch (issue?.code) {
+    case "unrecognized_keys":
+      return `${issue.keys.join(", ")} is not a recognised parameter`;
+    case "invalid_type":
+      return issue.input === undefined ? `${param} is required` : `${param} must be a ${issue.expected}`;
+    case "too_small":
+    case "too_big":
+      return `${param} is out of range`;
+    case "invalid_value":
+      return `${param} must be one of: ${issue.values.map(String).join(", ")}`;
+    default:
+      return `${param} is invalid`;
+  }
+}
+
+const pattern = (regex: RegExp) => z.string().check(z.regex(regex));
+
+export const sessionId = pattern(SESSION_ID);
+export const userId = pattern(USER_ID);
+export const clientId = pattern(CLIENT_ID);
+export const organizationId = pattern(ORGANIZATION_ID);
+export const templateName = pattern(TEMPLATE_NAME);
+
+/** Query values arrive as strings; Clerk's SDKs send numbers and booleans as text. */
+export const intParam = (min: number, max: number) =>
+  z.pipe(
+    z.string().check(z.regex(/^\d{1,10}$/)),
+    z.pipe(
+      z.transform((value: string) => Number(value)),
+      z.int().check(z.gte(min), z.lte(max)),
+    ),
+  );
+export const boolParam = z.pipe(
+  z.enum(["true", "false"]),
+  z.transform((value) => value === "true"),
+);
+
+export const sessionParams = z.object({ session_id: sessionId });
+export const templateParams = z.object({ session_id: sessionId, template_name: templateName });
+
+/** `_clerk_session_id`, which clerk-js adds to every /v1/me call. */
+export const meQuery = z.looseObject({ _clerk_session_id: z.optional(sessionId) });
+
+/**
+ * JSON bodies: Clerk's SDK sends `Content-Type: application/json` with no body at all
+ * when an operation has no body params (revoke, tokens), which is `{}`, not malformed JSON.
+ */
+export const validateJson = <Schema extends z.ZodMiniType>(schema: Schema) => {
+  const inner = validate("json", schema);
+  return (async (c, next) => {
+    const text = await c.req.text();
+    if (text.trim() === "") c.req.bodyCache.json = Promise.resolve({});
+    return inner(c, next);
+  }) as typeof inner;
+};
