@@ -1,9 +1,183 @@
-let calls = 0;
+/**
+ * clerk-emulator: a local stand-in for Clerk's Backend API (sessions, users, JWKS, tokens),
+ * its session webhooks, plus dev and test controls. See emulator/README.md.
+ *
+ * Every request enters through `fetch` below. `/v1/*` goes through the Clerk pipeline
+ * (call log → latency → fault → secret key → API version → route → after-commit fault);
+ * `/__dev/*` and `/__emulator/*` go straight to their routes.
+ */
+import { Hono } from "hono";
+import { recordCall } from "./calls";
+import { type Config, type Env, loadConfig } from "./config";
+import { bindContext, contextOf, type RequestContext, sleep } from "./context";
+import { ClerkApiError, Errors, errorResponse, toResponse } from "./errors";
+import { DropConnection, faultResponse, slowDelay, takeFault } from "./faults";
+import { randomHex } from "./ids";
+import { admin } from "./routes/admin";
+import { bapi } from "./routes/bapi";
+import { dev } from "./routes/dev";
+import { getStore } from "./state";
+import { jwks } from "./tokens";
+
+export type { Env } from "./config";
+
+/** API versions Clerk's docs list; `Clerk-API-Version` must be one of them when sent. */
+export const KNOWN_API_VERSIONS = ["2021-02-05", "2024-10-01", "2025-04-10", "2025-11-10", "2026-05-12"];
+
+const app = new Hono();
+app.route("/v1", bapi);
+app.route("/__dev", dev);
+app.route("/__emulator", admin);
+
+// Frontend API's public JWKS, for verifiers that go by `iss` (in tests every host reaches here).
+app.get("/.well-known/jwks.json", async (c) => c.json(await jwks(contextOf(c.req.raw).config)));
+
+app.get("/", (c) => {
+  const { config } = contextOf(c.req.raw);
+  return c.json({
+    name: "clerk-emulator",
+    issuer: config.issuer,
+    instance_id: config.instanceId,
+    webhook_url: config.webhookUrl,
+    docs: "emulator/README.md",
+  });
+});
+
+app.notFound((c) => toResponse(Errors.resourceNotFound(), contextOf(c.req.raw).traceId));
+
+app.onError((err, c) => {
+  if (err instanceof DropConnection) throw err;
+  const { traceId } = contextOf(c.req.raw);
+  if (err instanceof ClerkApiError) return toResponse(err, traceId);
+  console.error("clerk-emulator: unhandled error", err);
+  return toResponse(Errors.internal(), traceId);
+});
+
+type AuthResult = "ok" | "missing" | "invalid";
+
+function checkSecretKey(header: string | null, secretKey: string): AuthResult {
+  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  if (!match) return "missing";
+  return match[1] === secretKey ? "ok" : "invalid";
+}
+
+function apiVersionError(request: Request, url: URL): ClerkApiError | null {
+  const header = request.headers.get("clerk-api-version");
+  const query = url.searchParams.get("__clerk_api_version");
+  if (header !== null && query !== null) {
+    return Errors.apiVersionInvalid(
+      "Set the API version with the Clerk-API-Version header or the query parameter, not both.",
+    );
+  }
+  const version = header ?? query;
+  if (version !== null && !KNOWN_API_VERSIONS.includes(version)) {
+    return Errors.apiVersionInvalid(`${version} is not a supported API version (${KNOWN_API_VERSIONS.join(", ")}).`);
+  }
+  return null;
+}
+
+async function routeBapi(
+  request: Request,
+  url: URL,
+  auth: AuthResult,
+  rc: RequestContext,
+  env: Env,
+  ctx: ExecutionContext,
+) {
+  if (auth === "missing") return toResponse(Errors.authenticationInvalid(), rc.traceId);
+  if (auth === "invalid") return toResponse(Errors.clerkKeyInvalid(), rc.traceId);
+  const versionError = apiVersionError(request, url);
+  if (versionError) return toResponse(versionError, rc.traceId);
+  return app.fetch(request, env, ctx);
+}
+
+async function handleBapi(request: Request, url: URL, rc: RequestContext, env: Env, ctx: ExecutionContext) {
+  const auth = checkSecretKey(request.headers.get("authorization"), rc.config.secretKey);
+  const bodyText = request.method === "GET" || request.method === "HEAD" ? "" : await request.clone().text();
+  const call = recordCall({
+    method: request.method,
+    host: url.host,
+    path: url.pathname,
+    search: url.search,
+    at: Date.now(),
+    auth_ok: auth === "ok",
+    api_version: request.headers.get("clerk-api-version"),
+    user_agent: request.headers.get("user-agent"),
+    content_type: request.headers.get("content-type"),
+    body: bodyText === "" ? null : bodyText,
+    fault: null,
+  });
+  if (rc.config.latencyMs > 0) await sleep(rc.config.latencyMs);
+
+  const fault = takeFault(request.method, url.pathname);
+  if (fault) call.fault = fault.after ? `${fault.mode} (after)` : fault.mode;
+  if (fault && !fault.after) {
+    if (fault.mode !== "slow") return faultResponse(fault, rc.traceId);
+    await sleep(slowDelay(fault));
+  }
+  const response = await routeBapi(request, url, auth, rc, env, ctx);
+  if (fault?.after) {
+    if (fault.mode === "slow") {
+      await sleep(slowDelay(fault));
+      return response;
+    }
+    // The state change has been committed; only the answer is lost or mangled.
+    await response.body?.cancel();
+    return faultResponse(fault, rc.traceId);
+  }
+  return response;
+}
+
+function withTraceHeader(response: Response, traceId: string): Response {
+  try {
+    response.headers.set("x-clerk-trace-id", traceId);
+    return response;
+  } catch {
+    // Immutable headers (a response passed through from elsewhere): copy it.
+    const copy = new Response(response.body, response);
+    copy.headers.set("x-clerk-trace-id", traceId);
+    return copy;
+  }
+}
+
+function clientIp(request: Request): string {
+  return (
+    request.headers.get("cf-connecting-ip") ??
+    request.headers.get("x-forwarded-for")?.split(",")[0]?.trim() ??
+    "127.0.0.1"
+  );
+}
+
 export default {
-  async fetch(req: Request): Promise<Response> {
-    const url = new URL(req.url);
-    if (url.pathname === "/__emulator/calls") return Response.json({ calls });
-    calls++;
-    return Response.json({ host: url.host, path: url.pathname, auth: req.headers.get("authorization") });
+  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    const traceId = randomHex(16);
+    let config: Config;
+    try {
+      config = loadConfig(env);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      return withTraceHeader(
+        errorResponse(
+          500,
+          [{ code: "emulator_misconfigured", message: "Emulator misconfigured", long_message: message }],
+          traceId,
+        ),
+        traceId,
+      );
+    }
+    const rc: RequestContext = {
+      config,
+      store: getStore(config.defaultAzp),
+      traceId,
+      clientIp: clientIp(request),
+      userAgent: request.headers.get("user-agent") ?? "",
+      waitUntil: (promise) => ctx.waitUntil(promise),
+    };
+    bindContext(request, rc);
+    const url = new URL(request.url);
+    const isBapi = url.pathname === "/v1" || url.pathname.startsWith("/v1/");
+    // A DropConnection escapes on purpose: the caller's fetch() then fails like a reset connection.
+    const response = isBapi ? await handleBapi(request, url, rc, env, ctx) : await app.fetch(request, env, ctx);
+    return withTraceHeader(response, traceId);
   },
-};
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,107 @@
+/**
+ * Test/admin endpoints (`/__emulator/*`, no auth): reset, call log, faults, webhook outbox,
+ * out-of-band session changes and raw token signing. Not logged as upstream calls.
+ */
+import { Hono } from "hono";
+import { calls, clearCalls } from "../calls";
+import { contextOf } from "../context";
+import { Errors } from "../errors";
+import { addFault, clearFaults, listFaults, parseFaultSpec } from "../faults";
+import { type JsonObject, readJsonObject } from "../params";
+import { findSessions, sessionJSON, setSessionStatus } from "../sessions";
+import { reseed } from "../state";
+import { type SignatureMode, signRaw } from "../tokens";
+import { SESSION_STATUSES, type SessionStatus } from "../types";
+import { clearDeliveries, deliveries } from "../webhooks";
+
+export const admin = new Hono();
+
+admin.post("/reset", (c) => {
+  const rc = contextOf(c.req.raw);
+  // The RSA key survives: tokens issued before a reset still verify, like a real instance's.
+  reseed(rc.config.defaultAzp);
+  clearCalls();
+  clearFaults();
+  clearDeliveries();
+  return c.json({ reset: true });
+});
+
+admin.get("/calls", (c) => c.json({ calls: calls() }));
+admin.delete("/calls", (c) => {
+  clearCalls();
+  return c.json({ calls: [] });
+});
+
+admin.get("/faults", (c) => c.json({ faults: listFaults() }));
+admin.post("/faults", async (c) => {
+  const rule = addFault(parseFaultSpec(await readJsonObject(c.req.raw)));
+  return c.json({ fault: rule });
+});
+admin.delete("/faults", (c) => {
+  clearFaults();
+  return c.json({ faults: [] });
+});
+
+admin.get("/webhooks", (c) => c.json({ deliveries: deliveries() }));
+admin.delete("/webhooks", (c) => {
+  clearDeliveries();
+  return c.json({ deliveries: [] });
+});
+
+function parseStatus(value: unknown): SessionStatus {
+  if (typeof value !== "string" || !(SESSION_STATUSES as readonly string[]).includes(value)) {
+    throw Errors.formParamInvalid("status", `status must be one of ${SESSION_STATUSES.join(", ")}.`);
+  }
+  return value as SessionStatus;
+}
+
+/** Sessions as Clerk holds them, without going through `/v1` (so without a logged call). */
+admin.get("/sessions", (c) => {
+  const { store } = contextOf(c.req.raw);
+  const q = new URL(c.req.url).searchParams;
+  const status = q.get("status");
+  const sessions = findSessions(store, {
+    user_id: q.get("user_id") ?? undefined,
+    client_id: q.get("client_id") ?? undefined,
+    status: status === null ? undefined : parseStatus(status),
+  });
+  return c.json({ sessions: sessions.map(sessionJSON) });
+});
+
+admin.get("/sessions/:session_id", (c) => {
+  const { store } = contextOf(c.req.raw);
+  const session = store.sessions.get(c.req.param("session_id"));
+  if (!session) throw Errors.resourceNotFound();
+  return c.json(sessionJSON(session));
+});
+
+/** Changes a session's status as if it happened in Clerk (e.g. the user signed out elsewhere). */
+admin.post("/sessions/:session_id/status", async (c) => {
+  const rc = contextOf(c.req.raw);
+  const body = await readJsonObject(c.req.raw);
+  const status = parseStatus(body.status);
+  const session = rc.store.sessions.get(c.req.param("session_id"));
+  if (!session) throw Errors.resourceNotFound();
+  setSessionStatus(rc, session, status);
+  return c.json(sessionJSON(session));
+});
+
+function optionalObject(body: JsonObject, name: string): JsonObject | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "object" || Array.isArray(v)) throw Errors.formParamInvalid(name, `${name} must be an object.`);
+  return v as JsonObject;
+}
+
+admin.post("/sign", async (c) => {
+  const rc = contextOf(c.req.raw);
+  const body = await readJsonObject(c.req.raw);
+  const claims = optionalObject(body, "claims");
+  if (!claims) throw Errors.formParamMissing("claims");
+  const header = optionalObject(body, "header") ?? {};
+  const signature = body.signature ?? "valid";
+  if (signature !== "valid" && signature !== "none" && signature !== "invalid") {
+    throw Errors.formParamInvalid("signature", "signature must be valid, none or invalid.");
+  }
+  return c.json({ jwt: await signRaw(rc.config, header, claims, signature as SignatureMode) });
+});
