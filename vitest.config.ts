@@ -1,6 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { emulatorBindings, gatewayBindings } from "./test/support/config";
+import { emulatorBindings, gatewayBindings } from "./test/support/config.ts";
 
 const compatibilityDate = "2026-10-01";
 
@@ -8,6 +8,8 @@ export default defineConfig({
   test: {
     globalSetup: ["./test/global-setup.ts"],
     include: ["test/**/*.test.ts"],
+    // Every request logs a JSON line; show console output only for tests that fail.
+    silent: "passed-only",
   },
   plugins: [
     cloudflareTest({

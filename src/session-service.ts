@@ -28,11 +28,15 @@ export class SessionService {
     return this.#clerk;
   }
 
-  async activeSessions(userId: string): Promise<{ sessions: Session[]; cache: CacheStatus }> {
+  /** `currentSessionId`: the caller's own session, which a trustworthy list must contain. */
+  async activeSessions(
+    userId: string,
+    currentSessionId?: string,
+  ): Promise<{ sessions: Session[]; cache: CacheStatus }> {
     const started = Date.now();
     const upstreamBefore = this.#clerk.stats.ms;
     try {
-      return await this.#cache.getActive(userId, () => this.#clerk.listActiveSessions(userId));
+      return await this.#cache.getActive(userId, () => this.#clerk.listActiveSessions(userId), currentSessionId);
     } finally {
       this.#onCacheTime(Date.now() - started - (this.#clerk.stats.ms - upstreamBefore));
     }
@@ -44,7 +48,7 @@ export class SessionService {
    * owner), so that case costs no call to Clerk.
    */
   async ownedSession(sessionId: string, user: UserPrincipal): Promise<Session> {
-    const cached = await this.activeSessions(user.userId).catch(() => null);
+    const cached = await this.activeSessions(user.userId, user.sessionId).catch(() => null);
     const hit = cached?.sessions.find((s) => s.id === sessionId);
     if (hit) return hit;
     try {

@@ -16,7 +16,10 @@ export const validate = <Target extends keyof ValidationTargets, Schema extends 
   zValidator(target, schema, (result) => {
     if (result.success) return;
     const issue = result.error.issues[0];
-    const param = issue?.path.map(String).join(".") || target;
+    const param =
+      issue?.code === "unrecognized_keys"
+        ? [...issue.path.map(String), issue.keys[0]].join(".")
+        : issue?.path.map(String).join(".") || target;
     throw invalidParam(param, describe(param, issue));
   });
 
@@ -72,7 +75,8 @@ export const validateJson = <Schema extends z.ZodMiniType>(schema: Schema) => {
   const inner = validate("json", schema);
   return (async (c, next) => {
     const text = await c.req.text();
-    if (text.trim() === "") c.req.bodyCache.json = Promise.resolve({});
+    // Hono caches bodies as promises (typed loosely as Body); json() parses the cached text.
+    if (text.trim() === "") (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve("{}");
     return inner(c, next);
   }) as typeof inner;
 };

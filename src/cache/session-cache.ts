@@ -32,13 +32,20 @@ export class SessionCache {
     this.#options = options;
   }
 
+  /**
+   * `mustInclude`: a session known to be active (the caller's own, just verified). A list
+   * without it is provably out of date (a sign-in whose webhook has not arrived yet), so
+   * it counts as a miss however young it is.
+   */
   async getActive(
     userId: string,
     load: () => Promise<Session[]>,
+    mustInclude?: string,
   ): Promise<{ sessions: Session[]; cache: CacheStatus; fetchedAt: number }> {
     const now = Date.now();
     const entry = await this.#read(userId);
-    if (entry && !entry.stale && now - entry.fetched_at < this.#options.freshSeconds * 1000) {
+    const complete = mustInclude === undefined || entry?.sessions.some((s) => s.id === mustInclude);
+    if (entry && complete && !entry.stale && now - entry.fetched_at < this.#options.freshSeconds * 1000) {
       return { sessions: visible(entry.sessions), cache: "HIT", fetchedAt: entry.fetched_at };
     }
     try {

@@ -28,7 +28,7 @@ function checkSessionParam(principal: UserPrincipal, query: z.infer<typeof meQue
 me.get("/sessions/active", validate("query", meQuery), user, async (c) => {
   const principal = principalOf(c);
   checkSessionParam(principal, c.req.valid("query"));
-  const { sessions, cache } = await c.var.sessions.activeSessions(principal.userId);
+  const { sessions, cache } = await c.var.sessions.activeSessions(principal.userId, principal.sessionId);
   c.var.metrics.cache = cache;
   c.header("X-Cache", cache);
   return c.json(sessions.map(toActiveSession));

@@ -72,7 +72,8 @@ sessions.get("/", validate("query", listQuery), anyone, async (c) => {
 
   // The question Clerk's SDK asks most ("this user's active sessions") is answered from the cache.
   if (query.user_id && query.status === "active" && query.client_id === undefined) {
-    const { sessions: active, cache } = await c.var.sessions.activeSessions(query.user_id);
+    const current = isUser(principal) ? principal.sessionId : undefined;
+    const { sessions: active, cache } = await c.var.sessions.activeSessions(query.user_id, current);
     c.var.metrics.cache = cache;
     c.header("X-Cache", cache);
     const data = active.slice(offset, offset + limit);

@@ -1,0 +1,59 @@
+import { env, exports } from "cloudflare:workers";
+import { TEST_SERVICE_KEYS } from "./config";
+
+/** The gateway under test, reached in-process through its default export (no network). */
+export const GATEWAY_ORIGIN = "https://gateway.test";
+
+export type CallOptions = RequestInit & {
+  /** A session token, sent as `Authorization: Bearer …`. */
+  token?: string;
+  /** A service key, sent as `Authorization: Bearer …`. */
+  serviceKey?: string;
+  /** A session token sent as the `__session` cookie instead. */
+  cookie?: string;
+  json?: unknown;
+};
+
+export function gatewayRequest(path: string, options: CallOptions = {}): Request {
+  const { token, serviceKey, cookie, json, ...init } = options;
+  const headers = new Headers(init.headers);
+  if (token) headers.set("Authorization", `Bearer ${token}`);
+  if (serviceKey) headers.set("Authorization", `Bearer ${serviceKey}`);
+  if (cookie) headers.set("Cookie", `__session=${cookie}`);
+  if (json !== undefined) headers.set("Content-Type", "application/json");
+  return new Request(new URL(path, GATEWAY_ORIGIN), {
+    ...init,
+    headers,
+    ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+  });
+}
+
+export function call(path: string, options: CallOptions = {}): Promise<Response> {
+  return exports.default.fetch(gatewayRequest(path, options));
+}
+
+export const SERVICE_KEY = TEST_SERVICE_KEYS[0];
+
+/** Reads a KV entry the gateway wrote (see docs/kv-schema.md). */
+export async function kvJson<T = unknown>(key: string): Promise<T | null> {
+  return (await env.SESSION_CACHE.get(key, "json")) as T | null;
+}
+
+export type ClerkErrorBody = {
+  errors: Array<{ code: string; message: string; long_message: string; meta?: Record<string, unknown> }>;
+  clerk_trace_id?: string;
+};
+
+/** Asserts Clerk's error envelope and returns it. */
+export async function errorBody(response: Response): Promise<ClerkErrorBody> {
+  const body = (await response.json()) as ClerkErrorBody;
+  if (!Array.isArray(body.errors) || body.errors.length === 0) {
+    throw new Error(`not a Clerk error envelope: ${JSON.stringify(body)}`);
+  }
+  for (const error of body.errors) {
+    if (typeof error.code !== "string" || typeof error.message !== "string" || typeof error.long_message !== "string") {
+      throw new Error(`malformed Clerk error: ${JSON.stringify(error)}`);
+    }
+  }
+  return body;
+}
