@@ -21,7 +21,7 @@ function run(name, args) {
   const prefix = `[${name}] `;
   const relay = (stream, out) =>
     stream.on("data", (chunk) => {
-      for (const line of chunk.toString().split("\n")) if (line.trim()) out.write(prefix + line + "\n");
+      for (const line of chunk.toString().split("\n")) if (line.trim()) out.write(`${prefix}${line}\n`);
     });
   relay(child.stdout, process.stdout);
   relay(child.stderr, process.stderr);
