@@ -10,6 +10,10 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // Every request logs a JSON line; show console output only for tests that fail.
     silent: "passed-only",
+    // Ceilings against hangs, not timings: the first test of a file parses Clerk's OpenAPI
+    // spec and the emulator generates its RSA key, which takes seconds on a busy 2-core machine.
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
   },
   plugins: [
     cloudflareTest({
