@@ -1,11 +1,26 @@
 import { build } from "esbuild";
+import type { TestProject } from "vitest/node";
 import { buildWeb } from "../scripts/build-web.mjs";
+import { validateOpenApi } from "../scripts/validate-openapi.mjs";
+
+export interface OpenApiValidation {
+  valid: boolean;
+  version: string;
+  errors: string;
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** public/openapi.json checked by a maintained OpenAPI validator (in Node: it needs Ajv). */
+    openapiValidation: OpenApiValidation;
+  }
+}
 
 /**
- * Bundles the Clerk emulator so Miniflare can load it as an auxiliary worker, and builds the
- * static assets (pages, /openapi.json) the gateway serves.
+ * Bundles the Clerk emulator so Miniflare can load it as an auxiliary worker, builds the
+ * static assets the gateway serves (pages, /openapi.json), and validates the OpenAPI document.
  */
-export default async function setup() {
+export default async function setup(project: TestProject) {
   await Promise.all([
     build({
       entryPoints: ["emulator/src/index.ts"],
@@ -20,4 +35,5 @@ export default async function setup() {
     }),
     buildWeb(),
   ]);
+  project.provide("openapiValidation", await validateOpenApi());
 }
