@@ -326,7 +326,7 @@ export const OPERATIONS: readonly Operation[] = [
     operationId: "health",
     tag: "Gateway",
     summary: "Liveness",
-    description: "Answers without configuration or upstream calls.",
+    description: "200 when the gateway's configuration loads; no credential, no call to Clerk.",
     callers: ["none"],
     response: { description: "Alive", schema: schemaOf(z.object({ status: z.literal("ok") })) },
     errors: [],

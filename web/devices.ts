@@ -240,6 +240,9 @@ async function start() {
     auth = await clerkAuth(config, ui.clerkSignIn, () => signedIn());
   }
   ui.signOut.addEventListener("click", async () => {
+    // Locally, signing out ends this session in the emulator too, as clerk-js's signOut() does in Clerk.
+    const current = auth.sessionId();
+    if (config.mode === "emulator" && current) await client.me.revoke(current).catch(() => {});
     await auth.signOut();
     sessions = [];
     ui.list.replaceChildren();
