@@ -67,6 +67,7 @@ ${lines.join("\n") || "    (could not list them)"}
     curl -s ${gatewayUrl}/v1/me/sessions/active -H "Authorization: Bearer $TOKEN"
 
   Tokens live 60 s, as Clerk's do: run the first command again for a fresh one.
+  Every start is a fresh Clerk: the emulator reseeds and the gateway's local KV starts empty.
   Service calls use the dev key from emulator/gateway.dev.vars (GATEWAY_API_KEYS).
   Ctrl-C stops both workers.
 `);

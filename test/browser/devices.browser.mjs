@@ -140,7 +140,26 @@ try {
   assert.equal((await after.json()).errors[0].code, "authentication_invalid");
   log("the iPhone's unexpired token is refused: 401 authentication_invalid");
 
-  // 6. Usable on a phone: same page, narrow viewport, buttons full width and reachable.
+  // 6. Errors are shown plainly, and nothing changes: Clerk fails every revoke for a moment.
+  assert.deepEqual(problems, [], "the page logged errors before the injected fault");
+  const fault = await fetch(`${emulatorUrl}/__emulator/faults`, {
+    method: "POST",
+    body: JSON.stringify({ method: "POST", path: "/v1/sessions/*/revoke", mode: "503" }),
+  });
+  assert.equal(fault.status, 200);
+  const firefox = items.filter({ hasText: "Firefox" });
+  await firefox.getByRole("button", { name: /^Sign out Firefox/ }).click();
+  await dialog.getByRole("button", { name: "Sign out device" }).click();
+  const alert = page.getByRole("alert");
+  await alert.filter({ hasText: "Clerk is not answering" }).waitFor();
+  assert.equal(await firefox.count(), 1, "a failed revoke leaves the device listed");
+  assert.equal(await firefox.getByRole("button").isEnabled(), true, "and its button usable again");
+  await page.screenshot({ path: `${OUT}/06-error.png`, fullPage: true });
+  await fetch(`${emulatorUrl}/__emulator/faults`, { method: "DELETE" });
+  problems.splice(0); // the browser logs the failed request (HTTP 503) as a console error: expected here
+  log(`a failing revoke is shown plainly: "${(await alert.innerText()).trim()}"`);
+
+  // 7. Usable on a phone: same page, narrow viewport, buttons full width and reachable.
   const phoneContext = await browser.newContext({
     viewport: { width: 390, height: 844 },
     isMobile: true,
@@ -160,7 +179,7 @@ try {
   await mobile.screenshot({ path: `${OUT}/04-phone.png`, fullPage: true });
   log("phone viewport: no horizontal scroll");
 
-  // 7. Every button and form control has an accessible name; no script or CSP errors.
+  // 8. Every button and form control has an accessible name; no script or CSP errors.
   const unnamed = await page.evaluate(() =>
     [...document.querySelectorAll("button, select, input")]
       .filter(
@@ -173,7 +192,7 @@ try {
   assert.deepEqual(unnamed, [], "controls without an accessible name");
   assert.deepEqual(problems, [], "the page logged errors");
 
-  // 8. The API reference renders the document and its "Try it" reaches the gateway.
+  // 9. The API reference renders the document and its "Try it" reaches the gateway.
   const docs = await context.newPage();
   await docs.goto(`${gatewayUrl}/docs`);
   await docs.getByText("/v1/me/sessions/active").first().waitFor();
