@@ -37,15 +37,23 @@ try {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install -y chromium`);
   await mkdir(OUT, { recursive: true });
 
-  const [gatewayPort, emulatorPort] = [await freePort(), await freePort()];
-  log(`starting the emulator (:${emulatorPort}) and the gateway (:${gatewayPort}) under wrangler dev`);
-  servers = await startDevServers({
-    gatewayPort,
-    emulatorPort,
-    onOutput: (name, line) => output.push(`[${name}] ${line}`),
-    onExit: (name, code) => output.push(`[${name}] exited ${code}`),
-    timeoutMs: 90_000,
-  });
+  // A second attempt on fresh ports: a port found free can be taken before wrangler binds it.
+  for (let attempt = 1; !servers; attempt++) {
+    const [gatewayPort, emulatorPort] = [await freePort(), await freePort()];
+    log(`starting the emulator (:${emulatorPort}) and the gateway (:${gatewayPort}) under wrangler dev`);
+    try {
+      servers = await startDevServers({
+        gatewayPort,
+        emulatorPort,
+        onOutput: (name, line) => output.push(`[${name}] ${line}`),
+        onExit: (name, code) => output.push(`[${name}] exited ${code}`),
+        timeoutMs: 90_000,
+      });
+    } catch (error) {
+      if (attempt >= 2) throw error;
+      log(`${error.message}; retrying once\n${output.splice(0).join("\n")}`);
+    }
+  }
   const { gatewayUrl, emulatorUrl } = servers;
 
   browser = await chromium.launch({
