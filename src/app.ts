@@ -12,6 +12,7 @@ import { ApiError, internalError, invalidParam, notFound, payloadTooLarge, rateL
 import { log, observe } from "./observability";
 import { limitOrThrow } from "./rate-limit";
 import { me } from "./routes/me";
+import { pages } from "./routes/pages";
 import { sessions } from "./routes/sessions";
 import { webhooks } from "./routes/webhooks";
 import { SessionService } from "./session-service";
@@ -114,6 +115,7 @@ export function createApp() {
   app.route("/v1/me", me);
   app.route("/v1/sessions", sessions);
   app.route("/webhooks", webhooks);
+  app.route("/", pages);
 
   app.notFound(() => {
     throw notFound("The requested resource was not found");

@@ -13,6 +13,10 @@ export interface Bindings {
   RL_USER_WRITES?: RateLimit;
   RL_AUTH_FAILURES?: RateLimit;
   RL_UPSTREAM?: RateLimit;
+  /** Workers static assets: the /devices page, /docs and /openapi.json (public/, built by scripts/build-web.mjs). */
+  ASSETS?: Fetcher;
+  /** var, local only (`npm start`): the Clerk emulator's origin; the /devices page signs seeded users in through it. Ignored on production instances. */
+  DEV_SIGN_IN_URL?: string;
 
   /** secret: Backend API key, `sk_test_…` / `sk_live_…`. Required. */
   CLERK_SECRET_KEY?: string;

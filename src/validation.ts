@@ -1,8 +1,7 @@
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
-import * as z from "zod/mini";
+import type * as z from "zod/mini";
 import { invalidParam } from "./errors";
-import { CLIENT_ID, ORGANIZATION_ID, SESSION_ID, TEMPLATE_NAME, USER_ID } from "./ids";
 
 /**
  * Every route validates its input here, before anything else happens, and reads it
@@ -39,33 +38,19 @@ function describe(param: string, issue: z.core.$ZodIssue | undefined): string {
   }
 }
 
-const pattern = (regex: RegExp) => z.string().check(z.regex(regex));
-
-export const sessionId = pattern(SESSION_ID);
-export const userId = pattern(USER_ID);
-export const clientId = pattern(CLIENT_ID);
-export const organizationId = pattern(ORGANIZATION_ID);
-export const templateName = pattern(TEMPLATE_NAME);
-
-/** Query values arrive as strings; Clerk's SDKs send numbers and booleans as text. */
-export const intParam = (min: number, max: number) =>
-  z.pipe(
-    z.string().check(z.regex(/^\d{1,10}$/)),
-    z.pipe(
-      z.transform((value: string) => Number(value)),
-      z.int().check(z.gte(min), z.lte(max)),
-    ),
-  );
-export const boolParam = z.pipe(
-  z.enum(["true", "false"]),
-  z.transform((value) => value === "true"),
-);
-
-export const sessionParams = z.object({ session_id: sessionId });
-export const templateParams = z.object({ session_id: sessionId, template_name: templateName });
-
-/** `_clerk_session_id`, which clerk-js adds to every /v1/me call. */
-export const meQuery = z.looseObject({ _clerk_session_id: z.optional(sessionId) });
+// The schemas themselves live in api-schemas.ts, shared with the OpenAPI document and the client.
+export {
+  boolParam,
+  clientId,
+  intParam,
+  meQuery,
+  organizationId,
+  sessionId,
+  sessionParams,
+  templateName,
+  templateParams,
+  userId,
+} from "./api-schemas";
 
 /**
  * JSON bodies: Clerk's SDK sends `Content-Type: application/json` with no body at all

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type * as z from "zod/mini";
+import { meQuery, sessionParams } from "../api-schemas";
 import { authenticate } from "../auth/middleware";
 import type { UserPrincipal } from "../auth/principal";
 import { toActiveSession, toFapiSession } from "../clerk/fapi";
@@ -7,7 +8,7 @@ import type { AppEnv } from "../env";
 import { unauthenticated } from "../errors";
 import { withAudit } from "../observability";
 import { limitUserWrites, requireRecentFirstFactor } from "../policies";
-import { meQuery, sessionParams, validate } from "../validation";
+import { validate } from "../validation";
 
 /**
  * Frontend-API style routes for browsers: a signed-in user's own sessions, shaped as

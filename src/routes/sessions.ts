@@ -1,26 +1,24 @@
 import { Hono } from "hono";
-import * as z from "zod/mini";
+import {
+  createBody,
+  emptyBody,
+  listQuery,
+  refreshBody,
+  refreshQuery,
+  sessionParams,
+  templateParams,
+  tokenBody,
+} from "../api-schemas";
 import { authenticate, resolvePrincipal } from "../auth/middleware";
 import type { Principal, UserPrincipal } from "../auth/principal";
 import { verifySessionToken } from "../auth/session-token";
 import { isRevoked } from "../cache/revocations";
 import { ClerkClient } from "../clerk/client";
-import { SESSION_LIST_STATUSES } from "../clerk/schemas";
 import type { AppEnv } from "../env";
 import { forbidden, unauthenticated } from "../errors";
 import { withAudit } from "../observability";
 import { limitUserWrites, requireRecentFirstFactor } from "../policies";
-import {
-  boolParam,
-  clientId,
-  intParam,
-  organizationId,
-  sessionParams,
-  templateParams,
-  userId,
-  validate,
-  validateJson,
-} from "../validation";
+import { validate, validateJson } from "../validation";
 
 /**
  * Backend-API style routes, shaped exactly as Clerk's Backend API, so
@@ -31,30 +29,6 @@ export const sessions = new Hono<AppEnv>();
 
 const anyone = authenticate({ allow: ["user", "service"] });
 const serviceOnly = authenticate({ allow: ["service"] });
-
-const listQuery = z.looseObject({
-  client_id: z.optional(clientId),
-  user_id: z.optional(userId),
-  status: z.optional(z.enum(SESSION_LIST_STATUSES)),
-  limit: z.optional(intParam(1, 500)),
-  offset: z.optional(intParam(0, 1_000_000_000)),
-  paginated: z.optional(boolParam),
-});
-const createBody = z.strictObject({ user_id: userId, active_organization_id: z.optional(organizationId) });
-const tokenBody = z.strictObject({
-  expires_in_seconds: z.optional(z.nullable(z.int().check(z.gte(30), z.lte(315_360_000)))),
-});
-const refreshBody = z.strictObject({
-  expired_token: z.string().check(z.minLength(1), z.maxLength(8_192)),
-  refresh_token: z.string().check(z.minLength(1), z.maxLength(4_096)),
-  request_origin: z.string().check(z.minLength(1), z.maxLength(2_048)),
-  request_headers: z.optional(z.nullable(z.record(z.string(), z.union([z.string(), z.array(z.string())])))),
-  format: z.optional(z.nullable(z.enum(["token", "cookie"]))),
-  request_originating_ip: z.optional(z.nullable(z.string().check(z.maxLength(64)))),
-});
-const refreshQuery = z.looseObject({ suffixed_cookies: z.optional(boolParam) });
-/** Revoke takes no body; Clerk's SDK sends none (or `{}`). */
-const emptyBody = z.strictObject({});
 
 const isUser = (principal: Principal): principal is UserPrincipal => principal.kind === "user";
 

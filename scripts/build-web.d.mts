@@ -1,0 +1,2 @@
+/** See build-web.mjs: builds public/assets/*.js and public/openapi.json. */
+export function buildWeb(): Promise<void>;

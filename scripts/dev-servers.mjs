@@ -1,0 +1,145 @@
+/**
+ * Starts the Clerk emulator and the gateway wired to it, both under `wrangler dev`, each in
+ * its own process group, and stops them by PID. Used by `npm start` (scripts/start.mjs) and
+ * by the browser test (test/browser/), which passes free ports.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+export const HOST = "127.0.0.1";
+
+/** A port the OS says is free on loopback right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, HOST, () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(url, label, child, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${label} exited (${child.exitCode}) before it was ready`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      if (res.status < 500) return;
+    } catch {}
+    await sleep(250);
+  }
+  throw new Error(`${label} did not start at ${url} within ${timeoutMs / 1000} s`);
+}
+
+/**
+ * @param {{ gatewayPort: number, emulatorPort: number, gatewayHost?: string,
+ *           onOutput?: (name: string, line: string, stream: "stdout" | "stderr") => void,
+ *           onExit?: (name: string, code: number | null) => void, timeoutMs?: number }} options
+ */
+export async function startDevServers(options) {
+  const { gatewayPort, emulatorPort, onOutput = () => {}, onExit = () => {}, timeoutMs = 60_000 } = options;
+  const gatewayHost = options.gatewayHost ?? HOST;
+  const emulatorUrl = `http://${HOST}:${emulatorPort}`;
+  const gatewayUrl = `http://${gatewayHost}:${gatewayPort}`;
+  const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
+  const children = [];
+  let stopping = false;
+  // The emulator reseeds on every start (same ids, new signing key), so the gateway's KV starts
+  // empty too: no revocation marker, cached list or JWKS from a previous run may outlive it.
+  const state = mkdtempSync(join(tmpdir(), "gateway-dev-state-"));
+
+  const run = (name, args) => {
+    const child = spawn("npx", ["wrangler", "dev", ...args], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    for (const stream of ["stdout", "stderr"]) {
+      child[stream].on("data", (chunk) => {
+        for (const line of chunk.toString().split("\n")) if (line.trim()) onOutput(name, line, stream);
+      });
+    }
+    child.on("exit", (code) => {
+      if (!stopping) onExit(name, code);
+    });
+    children.push(child);
+    return child;
+  };
+
+  const stop = async () => {
+    stopping = true;
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once("exit", resolve);
+            try {
+              process.kill(-child.pid, "SIGTERM");
+            } catch {
+              return resolve();
+            }
+            setTimeout(() => {
+              try {
+                process.kill(-child.pid, "SIGKILL");
+              } catch {}
+              resolve();
+            }, 5_000).unref();
+          }),
+      ),
+    );
+    rmSync(state, { recursive: true, force: true });
+  };
+
+  // The page's tokens carry this origin as azp; the gateway must accept it.
+  const parties = [`http://localhost:${gatewayPort}`, `http://${HOST}:${gatewayPort}`].join(",");
+  const emulator = run("emulator", [
+    "-c",
+    "emulator/wrangler.toml",
+    "--ip",
+    HOST,
+    "--port",
+    String(emulatorPort),
+    "--var",
+    `WEBHOOK_URL:http://${HOST}:${gatewayPort}/webhooks/clerk`,
+    "--var",
+    `DEFAULT_AZP:http://localhost:${gatewayPort}`,
+    "--log-level",
+    "warn",
+  ]);
+  const gateway = run("gateway", [
+    "-c",
+    "wrangler.toml",
+    "--ip",
+    HOST,
+    "--port",
+    String(gatewayPort),
+    "--env-file",
+    "emulator/gateway.dev.vars",
+    "--var",
+    `CLERK_API_URL:${emulatorUrl}`,
+    "--var",
+    `CLERK_AUTHORIZED_PARTIES:${parties}`,
+    "--var",
+    `DEV_SIGN_IN_URL:${emulatorUrl}`,
+    "--persist-to",
+    state,
+    "--log-level",
+    "warn",
+  ]);
+  try {
+    await waitFor(`${emulatorUrl}/__dev/users`, "The Clerk emulator", emulator, timeoutMs);
+    await waitFor(`http://${HOST}:${gatewayPort}/healthz`, "The gateway", gateway, timeoutMs);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { gatewayUrl, emulatorUrl, stop, pids: children.map((c) => c.pid) };
+}

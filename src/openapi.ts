@@ -1,0 +1,391 @@
+import * as z from "zod/mini";
+import {
+  createBody,
+  emptyBody,
+  listQuery,
+  meQuery,
+  refreshBody,
+  refreshQuery,
+  sessionParams,
+  templateParams,
+  tokenBody,
+} from "./api-schemas";
+import { ClerkErrors, Cookies, SESSION_STATUSES, Session, SessionActivity, Token } from "./clerk/schemas";
+
+/**
+ * The gateway's OpenAPI 3.1 document, built from the very zod schemas the routes validate
+ * with (`api-schemas.ts`) and Clerk's response shapes (`clerk/schemas.ts`). It is built at
+ * build time (`scripts/build-web.mjs` writes `public/openapi.json`, served as a static asset),
+ * so the JSON Schema generator never ships in the Worker; test/openapi.test.ts checks that the
+ * served file is what this module builds today and that it lists exactly the app's routes.
+ */
+
+type Json = Record<string, unknown>;
+type Method = "get" | "post";
+type Caller = "user" | "service" | "refresh" | "none";
+
+/** Query strings are text: documented as what a caller sends (`io: "input"`). */
+const schemaOf = (schema: z.ZodMiniType): Json => {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Json;
+  return rest;
+};
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/** FAPI shapes the `/v1/me` routes return (see clerk/fapi.ts, which builds them). */
+const fapiBase = {
+  object: z.literal("session"),
+  id: z.string(),
+  status: z.enum(SESSION_STATUSES),
+  expire_at: z.number(),
+  abandon_at: z.number(),
+  last_active_at: z.number(),
+  last_active_token: z.null(),
+  actor: z.nullable(z.record(z.string(), z.unknown())),
+  tasks: z.nullable(z.array(z.object({ key: z.string() }))),
+};
+const FapiActiveSession = z.object({
+  ...fapiBase,
+  latest_activity: z.optional(SessionActivity),
+  user: z.null(),
+});
+const FapiSession = z.object({
+  ...fapiBase,
+  last_active_organization_id: z.nullable(z.string()),
+  public_user_data: z.null(),
+  factor_verification_age: z.array(z.number()),
+  created_at: z.number(),
+  updated_at: z.number(),
+});
+
+const COMPONENTS: Record<string, z.ZodMiniType> = {
+  Session,
+  SessionActivity,
+  Token,
+  Cookies,
+  ClerkErrors,
+  FapiActiveSession,
+  FapiSession,
+};
+
+function components(): Json {
+  const schemas: Json = {};
+  for (const [name, schema] of Object.entries(COMPONENTS)) schemas[name] = schemaOf(schema);
+  // Nested shapes point at their own component instead of repeating it.
+  (schemas.Session as { properties: Json }).properties.latest_activity = {
+    anyOf: [ref("SessionActivity"), { type: "null" }],
+  };
+  (schemas.FapiActiveSession as { properties: Json }).properties.latest_activity = ref("SessionActivity");
+  schemas.SessionList = { type: "array", items: ref("Session") };
+  schemas.PaginatedSessionList = {
+    type: "object",
+    properties: { data: { type: "array", items: ref("Session") }, total_count: { type: "integer" } },
+    required: ["data", "total_count"],
+  };
+  schemas.FapiRevokeResponse = {
+    type: "object",
+    properties: { response: ref("FapiSession"), client: { type: "null" } },
+    required: ["response", "client"],
+  };
+  return {
+    schemas,
+    securitySchemes: {
+      sessionToken: {
+        type: "http",
+        scheme: "bearer",
+        bearerFormat: "JWT",
+        description: "A Clerk session token (clerk-js: `await Clerk.session.getToken()`), or the `__session` cookie.",
+      },
+      sessionCookie: { type: "apiKey", in: "cookie", name: "__session", description: "Clerk's session cookie." },
+      serviceKey: {
+        type: "http",
+        scheme: "bearer",
+        description: "One of GATEWAY_API_KEYS: the caller is a backend service (Backend-API semantics).",
+      },
+    },
+  };
+}
+
+function parameters(where: "query" | "path", schema: z.ZodMiniType | undefined): Json[] {
+  if (!schema) return [];
+  const json = schemaOf(schema) as { properties?: Record<string, Json>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: where,
+    required: where === "path" || (json.required ?? []).includes(name),
+    schema: property,
+  }));
+}
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { "application/json": { schema: ref("ClerkErrors") } },
+});
+
+const SECURITY: Record<Caller, Json[]> = {
+  user: [{ sessionToken: [] }, { sessionCookie: [] }],
+  service: [{ serviceKey: [] }],
+  refresh: [{}, { serviceKey: [] }],
+  none: [],
+};
+
+interface Operation {
+  method: Method;
+  /** OpenAPI path (`{param}`); the Hono route is the same with `:param`. */
+  path: string;
+  operationId: string;
+  tag: "Browser (Frontend API shapes)" | "Backend API" | "Gateway";
+  summary: string;
+  description: string;
+  callers: Caller[];
+  params?: z.ZodMiniType;
+  query?: z.ZodMiniType;
+  body?: z.ZodMiniType;
+  /** The 200 response's schema, and what it is. */
+  response: { description: string; schema: Json };
+  errors: number[];
+}
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: "form_param_invalid: a parameter failed validation (meta.param_name names it)",
+  401: "authentication_invalid: no credential, or one that does not verify",
+  403: "authorization_invalid or session_reverification_required",
+  404: "resource_not_found (also for another user's session: existence is never revealed)",
+  409: "webhook_replayed: this message id was already applied",
+  413: "request_body_too_large",
+  429: "rate_limit_exceeded, with Retry-After",
+  500: "internal_error (a misconfiguration names the setting, never its value)",
+  502: "upstream_unavailable: Clerk failed or refused the gateway's key",
+  503: "upstream_unavailable",
+  504: "upstream_unavailable: Clerk did not answer in time",
+};
+
+const WRITE_ERRORS = [400, 401, 403, 404, 413, 429, 500, 502, 503, 504];
+const READ_ERRORS = [400, 401, 403, 404, 429, 500, 502, 503, 504];
+
+/** Every operation of the gateway, in the order of the README. */
+export const OPERATIONS: readonly Operation[] = [
+  {
+    method: "get",
+    path: "/v1/me/sessions/active",
+    operationId: "listMyActiveSessions",
+    tag: "Browser (Frontend API shapes)",
+    summary: "The caller's active sessions, with device and location",
+    description:
+      "Served from the KV cache (`X-Cache: HIT | MISS | STALE`). Shaped as Clerk's Frontend API `Client.ActiveSession`.",
+    callers: ["user"],
+    query: meQuery,
+    response: {
+      description: "Active sessions, newest activity first",
+      schema: { type: "array", items: ref("FapiActiveSession") },
+    },
+    errors: READ_ERRORS,
+  },
+  {
+    method: "get",
+    path: "/v1/me/sessions",
+    operationId: "listMySessions",
+    tag: "Browser (Frontend API shapes)",
+    summary: "All of the caller's sessions, every status",
+    description: "Shaped as Clerk's Frontend API sessions; `factor_verification_age` is known only for the caller's.",
+    callers: ["user"],
+    query: meQuery,
+    response: { description: "Sessions", schema: { type: "array", items: ref("FapiSession") } },
+    errors: READ_ERRORS,
+  },
+  {
+    method: "post",
+    path: "/v1/me/sessions/{session_id}/revoke",
+    operationId: "revokeMySession",
+    tag: "Browser (Frontend API shapes)",
+    summary: "Revoke one of the caller's own sessions",
+    description:
+      "Another device needs a first factor verified within REVOKE_MAX_FACTOR_AGE_MINUTES (403 `session_reverification_required`). The revoked session's tokens are refused at once.",
+    callers: ["user"],
+    params: sessionParams,
+    query: meQuery,
+    response: { description: "The revoked session", schema: ref("FapiRevokeResponse") },
+    errors: WRITE_ERRORS,
+  },
+  {
+    method: "get",
+    path: "/v1/sessions",
+    operationId: "listSessions",
+    tag: "Backend API",
+    summary: "List sessions",
+    description:
+      "Users see only their own (`user_id` absent or theirs). `user_id` + `status=active` is served from the cache.",
+    callers: ["service", "user"],
+    query: listQuery,
+    response: {
+      description: "A bare list, or `{ data, total_count }` with `paginated=true`",
+      schema: { oneOf: [ref("SessionList"), ref("PaginatedSessionList")] },
+    },
+    errors: READ_ERRORS,
+  },
+  {
+    method: "post",
+    path: "/v1/sessions",
+    operationId: "createSession",
+    tag: "Backend API",
+    summary: "Create an active session (services only)",
+    description: "Clerk allows this on development instances only.",
+    callers: ["service"],
+    body: createBody,
+    response: { description: "The new session", schema: ref("Session") },
+    errors: WRITE_ERRORS,
+  },
+  {
+    method: "get",
+    path: "/v1/sessions/{session_id}",
+    operationId: "getSession",
+    tag: "Backend API",
+    summary: "One session",
+    description: "Users get only their own; anyone else's is a 404.",
+    callers: ["service", "user"],
+    params: sessionParams,
+    response: { description: "The session", schema: ref("Session") },
+    errors: READ_ERRORS,
+  },
+  {
+    method: "post",
+    path: "/v1/sessions/{session_id}/refresh",
+    operationId: "refreshSession",
+    tag: "Backend API",
+    summary: "Refresh a session: a new token or cookies",
+    description:
+      "Authenticated by the body's `expired_token` (signature, issuer, azp checked; not expiry), whose `sid` must be `{session_id}`, or by a service key.",
+    callers: ["refresh"],
+    params: sessionParams,
+    query: refreshQuery,
+    body: refreshBody,
+    response: {
+      description: "A token, or cookies with `format=cookie`",
+      schema: { oneOf: [ref("Token"), ref("Cookies")] },
+    },
+    errors: WRITE_ERRORS,
+  },
+  {
+    method: "post",
+    path: "/v1/sessions/{session_id}/revoke",
+    operationId: "revokeSession",
+    tag: "Backend API",
+    summary: "Revoke a session",
+    description: "Users revoke only their own. The revoked session's tokens are refused at once.",
+    callers: ["service", "user"],
+    params: sessionParams,
+    body: emptyBody,
+    response: { description: "The revoked session", schema: ref("Session") },
+    errors: WRITE_ERRORS,
+  },
+  {
+    method: "post",
+    path: "/v1/sessions/{session_id}/tokens",
+    operationId: "createSessionToken",
+    tag: "Backend API",
+    summary: "Mint a session token",
+    description: "Users mint only for the session they are signed in with.",
+    callers: ["service", "user"],
+    params: sessionParams,
+    body: tokenBody,
+    response: { description: "The token", schema: ref("Token") },
+    errors: WRITE_ERRORS,
+  },
+  {
+    method: "post",
+    path: "/v1/sessions/{session_id}/tokens/{template_name}",
+    operationId: "createTemplateToken",
+    tag: "Backend API",
+    summary: "Mint a JWT-template token",
+    description: "Users mint only for their current session, and only templates in JWT_TEMPLATES_ALLOWED.",
+    callers: ["service", "user"],
+    params: templateParams,
+    body: tokenBody,
+    response: { description: "The token", schema: ref("Token") },
+    errors: WRITE_ERRORS,
+  },
+  {
+    method: "post",
+    path: "/webhooks/clerk",
+    operationId: "receiveClerkWebhook",
+    tag: "Gateway",
+    summary: "Clerk's session webhooks (Svix-signed)",
+    description:
+      "Subscribe session.created, .pending, .ended, .removed and .revoked in Clerk's dashboard. Verified with CLERK_WEBHOOK_SIGNING_SECRET.",
+    callers: ["none"],
+    body: z.looseObject({ type: z.string(), data: z.looseObject({}) }),
+    response: {
+      description: "Accepted",
+      schema: schemaOf(z.object({ received: z.literal(true), type: z.string(), applied: z.boolean() })),
+    },
+    errors: [401, 409, 413, 500],
+  },
+  {
+    method: "get",
+    path: "/healthz",
+    operationId: "health",
+    tag: "Gateway",
+    summary: "Liveness",
+    description: "200 when the gateway's configuration loads; no credential, no call to Clerk.",
+    callers: ["none"],
+    response: { description: "Alive", schema: schemaOf(z.object({ status: z.literal("ok") })) },
+    errors: [],
+  },
+];
+
+function operationObject(op: Operation): Json {
+  const security = op.callers.flatMap((caller) => SECURITY[caller]);
+  const callers = op.callers.includes("refresh")
+    ? "the session's own `expired_token` in the body, or a service key"
+    : op.callers.includes("none")
+      ? "no credential"
+      : op.callers.join(" or ");
+  const responses: Json = {
+    200: { description: op.response.description, content: { "application/json": { schema: op.response.schema } } },
+  };
+  for (const status of op.errors) responses[status] = errorResponse(ERROR_DESCRIPTIONS[status] ?? "error");
+  const operation: Json = {
+    operationId: op.operationId,
+    tags: [op.tag],
+    summary: op.summary,
+    description: `${op.description}\n\nCallers: ${callers}.`,
+    parameters: [...parameters("path", op.params), ...parameters("query", op.query)],
+    responses,
+  };
+  if (op.body) {
+    operation.requestBody = {
+      // Clerk's SDK sends no body at all when there is nothing to say; that counts as `{}`.
+      required: op.body === createBody || op.body === refreshBody || op.path === "/webhooks/clerk",
+      content: { "application/json": { schema: schemaOf(op.body) } },
+    };
+  }
+  if (!op.callers.includes("none")) operation.security = security;
+  return operation;
+}
+
+export function buildOpenApiDocument(): Json {
+  const paths: Record<string, Json> = {};
+  for (const op of OPERATIONS) {
+    paths[op.path] ??= {};
+    (paths[op.path] as Json)[op.method] = operationObject(op);
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "clerk-session-gateway",
+      version: "0.1.0",
+      summary: "An edge gateway on Cloudflare Workers for Clerk's session APIs",
+      description:
+        "Browsers call `/v1/me/*` with their Clerk session token; backend services call `/v1/sessions*` with a gateway service key, exactly as Clerk's Backend API. Every error is Clerk's envelope.",
+      license: { name: "MIT", identifier: "MIT" },
+    },
+    servers: [{ url: "/", description: "This gateway" }],
+    tags: [
+      { name: "Browser (Frontend API shapes)", description: "For signed-in users, in Clerk's Frontend API shapes" },
+      { name: "Backend API", description: "Clerk's Backend API session operations, cached and guarded" },
+      { name: "Gateway", description: "Webhooks and health" },
+    ],
+    paths,
+    components: components(),
+  };
+}
