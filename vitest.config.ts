@@ -8,8 +8,6 @@ export default defineConfig({
   test: {
     globalSetup: ["./test/global-setup.ts"],
     include: ["test/**/*.test.ts"],
-    // The first request of a file starts workerd and the emulator: seconds on a busy 2-core CI machine.
-    testTimeout: 20_000,
     // Every request logs a JSON line; show console output only for tests that fail.
     silent: "passed-only",
     // Ceilings against hangs, not timings: the first test of a file parses Clerk's OpenAPI
