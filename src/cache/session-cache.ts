@@ -41,6 +41,8 @@ export class SessionCache {
     userId: string,
     load: () => Promise<Session[]>,
     mustInclude?: string,
+    /** Receives how long this call waited on Clerk (its own load or one it joined). */
+    waited?: { ms: number },
   ): Promise<{ sessions: Session[]; cache: CacheStatus; fetchedAt: number }> {
     const now = Date.now();
     const entry = await this.#read(userId);
@@ -48,8 +50,11 @@ export class SessionCache {
     if (entry && complete && !entry.stale && now - entry.fetched_at < this.#options.freshSeconds * 1000) {
       return { sessions: visible(entry.sessions), cache: "HIT", fetchedAt: entry.fetched_at };
     }
+    const loadStarted = Date.now();
     try {
-      const fresh = await this.#refill(userId, load);
+      const fresh = await this.#refill(userId, load).finally(() => {
+        if (waited) waited.ms += Date.now() - loadStarted;
+      });
       return { sessions: visible(fresh.sessions), cache: "MISS", fetchedAt: fresh.fetched_at };
     } catch (error) {
       const staleLimitMs = (this.#options.freshSeconds + this.#options.staleSeconds) * 1000;
@@ -66,19 +71,31 @@ export class SessionCache {
   /** Write-through after Clerk confirmed a revoke (or a webhook reported the end of a session). */
   async removeSession(userId: string, sessionId: string): Promise<void> {
     bump(userId);
-    const entry = await this.#read(userId);
-    if (!entry) return;
-    const sessions = entry.sessions.filter((s) => s.id !== sessionId);
-    if (sessions.length === entry.sessions.length) return;
-    await this.#write(userId, { ...entry, sessions });
+    await this.#update(userId, (entry) => {
+      const sessions = entry.sessions.filter((s) => s.id !== sessionId);
+      return sessions.length === entry.sessions.length ? null : { ...entry, sessions };
+    });
   }
 
   /** A session appeared or changed in Clerk: the next read goes to Clerk, the old list stays as a fallback. */
   async invalidate(userId: string): Promise<void> {
     bump(userId);
-    const entry = await this.#read(userId);
-    if (!entry || entry.stale) return;
-    await this.#write(userId, { ...entry, stale: true });
+    await this.#update(userId, (entry) => (entry.stale ? null : { ...entry, stale: true }));
+  }
+
+  /**
+   * Read-modify-write of one user's entry, one at a time per user in this isolate: two
+   * revokes racing on the same list would otherwise each remove their session from the
+   * same old copy, and the last write would bring the other's session back. Only the
+   * read and the queueing are serialised; waiting for KV to accept the write is not.
+   */
+  async #update(userId: string, change: (entry: ActiveSessionsEntry) => ActiveSessionsEntry | null): Promise<void> {
+    const { written } = await serialized(userId, async () => {
+      const entry = await this.#read(userId);
+      const next = entry ? change(entry) : null;
+      return { written: next ? this.#write(userId, next) : Promise.resolve() };
+    });
+    await written;
   }
 
   async #read(userId: string): Promise<ActiveSessionsEntry | null> {
@@ -113,6 +130,18 @@ export class SessionCache {
     inflight.set(userId, promise);
     return promise;
   }
+}
+
+const updating = new Map<string, Promise<unknown>>();
+
+function serialized<T>(userId: string, task: () => Promise<T>): Promise<T> {
+  const run = (updating.get(userId) ?? Promise.resolve()).then(task);
+  const tail = run.catch(() => undefined);
+  updating.set(userId, tail);
+  void tail.then(() => {
+    if (updating.get(userId) === tail) updating.delete(userId);
+  });
+  return run;
 }
 
 /** Sessions this isolate knows were revoked are hidden even if KV has not caught up. */
