@@ -59,3 +59,8 @@ function remember(key: string) {
   }
   lastWriteAt.set(key, Date.now());
 }
+
+/** Resolves once every write queued in this isolate so far has been accepted or has failed (tests, shutdown). */
+export async function settled(): Promise<void> {
+  await Promise.allSettled([...queued.values(), ...writing.values()].map((slot) => slot.done));
+}

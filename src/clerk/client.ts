@@ -204,7 +204,7 @@ export class ClerkClient {
       throw timedOut
         ? upstreamUnavailable(
             504,
-            `Clerk did not answer within ${timeoutMs} ms; the outcome of this request is unknown`,
+            `Clerk did not answer in time (UPSTREAM_TIMEOUT_MS is ${this.#config.upstreamTimeoutMs}); the outcome of this request is unknown`,
           )
         : upstreamUnavailable(502, "The connection to Clerk failed; the outcome of this request is unknown");
     } finally {
