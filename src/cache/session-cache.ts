@@ -20,6 +20,10 @@ export type CacheOptions = {
 
 /** One in-flight Clerk read per user per isolate (single flight). */
 const inflight = new Map<string, Promise<ActiveSessionsEntry>>();
+/** The last load per user that finished in this isolate, numbered, with the generation it started at. */
+const landed = new Map<string, { seq: number; generation: number; entry: ActiveSessionsEntry }>();
+let loadSeq = 0;
+const MAX_TRACKED_USERS = 10_000;
 /** Bumped by every confirmed write for a user: a read that started earlier must not overwrite it. */
 const generation = new Map<string, number>();
 
@@ -45,10 +49,22 @@ export class SessionCache {
     waited?: { ms: number },
   ): Promise<{ sessions: Session[]; cache: CacheStatus; fetchedAt: number }> {
     const now = Date.now();
+    const seenLoad = landed.get(userId)?.seq;
     const entry = await this.#read(userId);
     const complete = mustInclude === undefined || entry?.sessions.some((s) => s.id === mustInclude);
     if (entry && complete && !entry.stale && now - entry.fetched_at < this.#options.freshSeconds * 1000) {
       return { sessions: visible(entry.sessions), cache: "HIT", fetchedAt: entry.fetched_at };
+    }
+    // A load that finished while this request was reading KV is as fresh as a new one: sharing it
+    // closes the gap in which a late miss would otherwise start a second upstream call.
+    const recent = landed.get(userId);
+    if (
+      recent &&
+      recent.seq !== seenLoad &&
+      recent.generation === (generation.get(userId) ?? 0) &&
+      (mustInclude === undefined || recent.entry.sessions.some((s) => s.id === mustInclude))
+    ) {
+      return { sessions: visible(recent.entry.sessions), cache: "MISS", fetchedAt: recent.entry.fetched_at };
     }
     const loadStarted = Date.now();
     try {
@@ -118,6 +134,8 @@ export class SessionCache {
       try {
         const sessions = (await load()).filter((s) => s.status === "active");
         const entry: ActiveSessionsEntry = { fetched_at: Date.now(), sessions };
+        if (landed.size >= MAX_TRACKED_USERS) landed.clear();
+        landed.set(userId, { seq: ++loadSeq, generation: startedAt, entry });
         // A revoke confirmed while this read was in flight wins: its list is newer than ours.
         if ((generation.get(userId) ?? 0) === startedAt) {
           this.#options.waitUntil(this.#write(userId, entry).catch(logWriteFailure));
@@ -150,7 +168,7 @@ const visible = (sessions: Session[]) => sessions.filter((s) => !isRevokedHere(s
 function bump(userId: string) {
   // Bounded: forgetting generations only lets an in-flight read write a list that is one revoke behind,
   // which the revocation markers still cover.
-  if (generation.size > 10_000) generation.clear();
+  if (generation.size > MAX_TRACKED_USERS) generation.clear();
   generation.set(userId, (generation.get(userId) ?? 0) + 1);
 }
 
