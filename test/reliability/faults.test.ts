@@ -159,19 +159,21 @@ describe("cached lists are served STALE when Clerk fails, and a clear 503 beyond
     {
       name: "GET /v1/me/sessions/active (user)",
       userId: alice.id,
+      // Verifying a token once loads the JWKS; /v1/me/sessions does it without touching the cached list.
+      warm: async () => gw("/v1/me/sessions", { token: await freshToken(aliceDesktop.id) }),
       request: async () => gw("/v1/me/sessions/active", { token: await freshToken(aliceDesktop.id) }),
     },
     {
       name: "GET /v1/sessions?user_id&status=active (service)",
       userId: bob.id,
+      warm: async () => undefined,
       request: async () => gw(`/v1/sessions?user_id=${bob.id}&status=active`, { serviceKey: SERVICE_KEY }),
     },
   ];
 
   for (const route of cachedRoutes) {
     it.each(MODES)(`${route.name}, cache older than fresh: %s`, async (mode) => {
-      await route.request(); // JWKS warm
-      await settled();
+      await route.warm();
       const listed = await activeSessionsOf(route.userId);
       // 10 minutes old: past freshness (30 s), well within the stale bound (1 h).
       await seedCachedList(route.userId, listed, 600);
@@ -184,16 +186,13 @@ describe("cached lists are served STALE when Clerk fails, and a clear 503 beyond
     });
 
     it.each(MODES.filter((m) => m !== "slow"))(`${route.name}, no cache at all: %s`, async (mode) => {
-      await route.request();
-      await settled();
-      await env.SESSION_CACHE.delete(`sessions:v1:${route.userId}`);
+      await route.warm();
       await setFault(fault(mode, "GET", "/v1/sessions"));
       await expectFailure(await route.request(), mode);
     });
 
     it(`${route.name}, cache older than the stale bound: 503 with Retry-After`, async () => {
-      await route.request();
-      await settled();
+      await route.warm();
       const listed = await activeSessionsOf(route.userId);
       // SESSION_CACHE_TTL_SECONDS (30) + SESSION_CACHE_STALE_SECONDS (3600) is the bound.
       await seedCachedList(route.userId, listed, 30 + 3_600 + 60);
@@ -230,9 +229,10 @@ const revokeRoute = (name: string, user: boolean): WriteRoute => {
       // A fresh sign-in: revoking from the browser needs a recent first factor.
       const token = (await signIn("alice")).token;
       target = (await signIn("alice")).session_id;
-      // Fills the cached list, which a failed revoke must leave as it was.
-      expect((await gw("/v1/me/sessions/active", { token })).status).toBe(200);
-      await settled();
+      // A fresh cached list, which a failed revoke must leave as it was. Put straight into KV:
+      // a list written by the gateway would make the next test wait out KV's one write per second.
+      await seedCachedList(alice.id, await activeSessionsOf(alice.id), 0);
+      expect((await gw("/v1/me/sessions", { token })).status).toBe(200);
       const path = user ? `/v1/me/sessions/${target}/revoke` : `/v1/sessions/${target}/revoke`;
       return () => gw(path, user ? { method: "POST", token } : { method: "POST", serviceKey: SERVICE_KEY });
     },
