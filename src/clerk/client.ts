@@ -37,6 +37,19 @@ const MIN_ATTEMPT_MS = 25;
 /** A Retry-After beyond this is treated as this: a caller is never told to wait longer than a day. */
 const MAX_RETRY_AFTER_S = 86_400;
 const USER_AGENT = "clerk-session-gateway/0.1";
+/**
+ * Clerk blocks a rate-limited instance for the `Retry-After` it sends (clerk-contract §5).
+ * Until then this isolate does not call Clerk at all, so callers get the 429 (or a stale
+ * list) at once and the block is not prolonged; a longer Retry-After is believed only up to this.
+ */
+const MAX_BLOCK_S = 60;
+/** Per Clerk origin: until when Clerk asked this isolate to stay away. */
+const blockedUntil = new Map<string, number>();
+
+/** Forgets every Clerk rate-limit block in this isolate (tests). */
+export function clearUpstreamBlocks(): void {
+  blockedUntil.clear();
+}
 
 type ListQuery = {
   client_id?: string | undefined;
@@ -190,6 +203,10 @@ export class ClerkClient {
   }
 
   async #attempt<T>(url: URL, init: RequestInit, schema: z.ZodMiniType<T>, timeoutMs: number): Promise<T> {
+    const blockedMs = (blockedUntil.get(url.origin) ?? 0) - Date.now();
+    if (blockedMs > 0) {
+      throw rateLimited(blockedMs / 1000, "Clerk is rate limiting the gateway; retry later");
+    }
     await this.#beforeCall?.();
     const started = Date.now();
     this.stats.calls++;
@@ -221,7 +238,12 @@ export class ClerkClient {
       if (!parsed?.success) throw upstreamUnavailable(502, "Clerk returned a response the gateway could not read");
       return parsed.data;
     }
-    throw mapUpstreamError(response, json, errorTrace ?? traceId);
+    const error = mapUpstreamError(response, json, errorTrace ?? traceId);
+    if (response.status === 429) {
+      const seconds = Math.min(MAX_BLOCK_S, Number(error.headers["Retry-After"]) || 0);
+      blockedUntil.set(url.origin, Date.now() + seconds * 1000);
+    }
+    throw error;
   }
 }
 

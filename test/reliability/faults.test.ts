@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { settled } from "../../src/cache/kv-writer";
+import { clearUpstreamBlocks } from "../../src/clerk/client";
 import {
   clearFaults,
   clerkSession,
@@ -13,7 +14,7 @@ import {
   setFault,
   signIn,
 } from "../support/emulator";
-import { errorBody, SERVICE_KEY } from "../support/gateway";
+import { call, errorBody, SERVICE_KEY } from "../support/gateway";
 import { FAST_TIMEOUT_MS, gw, seedCachedList } from "./support";
 
 /**
@@ -67,6 +68,8 @@ async function expectFailure(response: Response, mode: Mode) {
 const activeSessionsOf = async (userId: string) => (await clerkSessions(userId)).filter((s) => s.status === "active");
 
 beforeEach(async () => {
+  // A 429 in one test blocks calls to Clerk for its Retry-After; each test starts unblocked.
+  clearUpstreamBlocks();
   await settled();
   await resetEmulator();
   await env.SESSION_CACHE.delete(`sessions:v1:${alice.id}`);
@@ -143,6 +146,35 @@ describe("Clerk failures on reads map to Clerk's envelope with the documented st
     expect(attempts.length).toBeLessThanOrEqual(2);
     const body = await errorBody(response);
     expect(body.errors[0]?.long_message).toContain(`UPSTREAM_TIMEOUT_MS is ${FAST_TIMEOUT_MS}`);
+  });
+
+  it("a read rate-limited with Retry-After: 1 waits that second and retries once (default timeout)", async () => {
+    await setFault(fault("429", "GET", "/v1/sessions/*", { times: 1, retry_after_seconds: 1 }));
+    const response = await call(`/v1/sessions/${aliceDesktop.id}`, { serviceKey: SERVICE_KEY });
+    expect(response.status).toBe(200);
+    expect(await emulatorCalls({ method: "GET", path: "/v1/sessions/*" })).toHaveLength(2);
+  });
+
+  it("after a 429, no request calls Clerk until Retry-After has passed; cached lists are served STALE meanwhile", async () => {
+    const token = await freshToken(aliceDesktop.id);
+    await gw("/v1/me/sessions", { token }); // JWKS warm
+    await seedCachedList(alice.id, await activeSessionsOf(alice.id), 600);
+    await setFault(fault("429", "GET", "/v1/sessions/*", { times: 1, retry_after_seconds: 30 }));
+    const first = await gw(`/v1/sessions/${aliceDesktop.id}`, { serviceKey: SERVICE_KEY });
+    expect(first.status).toBe(429);
+    const before = (await emulatorCalls()).length;
+    // The fault is used up, so any call that reached Clerk now would succeed: none must.
+    const again = await gw(`/v1/sessions/${aliceDesktop.id}`, { serviceKey: SERVICE_KEY });
+    expect(again.status).toBe(429);
+    expect(Number(again.headers.get("Retry-After"))).toBeGreaterThan(0);
+    expect(Number(again.headers.get("Retry-After"))).toBeLessThanOrEqual(30);
+    const write = await gw(`/v1/sessions/${aliceDesktop.id}/revoke`, { method: "POST", serviceKey: SERVICE_KEY });
+    expect(write.status).toBe(429);
+    const list = await gw("/v1/me/sessions/active", { token });
+    expect(list.status).toBe(200);
+    expect(list.headers.get("X-Cache")).toBe("STALE");
+    expect(await emulatorCalls()).toHaveLength(before);
+    expect((await clerkSession(aliceDesktop.id)).status).toBe("active");
   });
 
   it("a 429 whose Retry-After is not a number or a date is passed on as a sane number, never NaN", async () => {
