@@ -162,6 +162,14 @@ describe("revokes interleaved with reads: none is lost, and a revoked session ne
     for (const target of targets) {
       expect(await env.SESSION_CACHE.get(`revoked:v1:${target.session.session_id}`)).not.toBeNull();
     }
+    // Other isolates and locations see KV, not this isolate's memory: the stored lists must be right too.
+    for (const user of USERS) {
+      const stored = (await env.SESSION_CACHE.get(`sessions:v1:${SEED.users[user].id}`, "json")) as {
+        sessions: Array<{ id: string }>;
+      } | null;
+      const ids = (stored?.sessions ?? []).map((s) => s.id);
+      for (const target of targets.filter((t) => t.user === user)) expect(ids).not.toContain(target.session.session_id);
+    }
 
     // Every read that started after a revoke was confirmed leaves that session out, or is refused if it was that session's token.
     expect(reads).toHaveLength(1_000);
