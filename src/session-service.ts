@@ -35,10 +35,19 @@ export class SessionService {
   ): Promise<{ sessions: Session[]; cache: CacheStatus }> {
     const started = Date.now();
     const upstreamBefore = this.#clerk.stats.ms;
+    const waited = { ms: 0 };
     try {
-      return await this.#cache.getActive(userId, () => this.#clerk.listActiveSessions(userId), currentSessionId);
+      return await this.#cache.getActive(
+        userId,
+        () => this.#clerk.listActiveSessions(userId),
+        currentSessionId,
+        waited,
+      );
     } finally {
-      this.#onCacheTime(Date.now() - started - (this.#clerk.stats.ms - upstreamBefore));
+      // Cache time is what KV cost: the wait for Clerk (this request's own calls, or a call it
+      // joined through single flight, which its own upstream stats do not see) is taken out.
+      const upstream = Math.max(this.#clerk.stats.ms - upstreamBefore, waited.ms);
+      this.#onCacheTime(Math.max(0, Date.now() - started - upstream));
     }
   }
 
@@ -61,9 +70,25 @@ export class SessionService {
     }
   }
 
-  /** Revokes at Clerk; only once Clerk confirmed it are the revocation marker and the cached list written. */
+  /**
+   * Revokes at Clerk; only once Clerk confirmed it are the revocation marker and the cached
+   * list written. When the revoke's answer is lost (timeout, dropped connection, 5xx, an
+   * unreadable body) Clerk may have applied it anyway, so the session is read back once: a
+   * session Clerk now reports ended is a confirmed revoke; anything else (still active, or
+   * Clerk unreachable) leaves the cache as it was and the caller gets the original error,
+   * which says the outcome is unknown.
+   */
   async revoke(sessionId: string, ownerId: string | undefined): Promise<Session> {
-    const revoked = await this.#clerk.revokeSession(sessionId);
+    let revoked: Session;
+    try {
+      revoked = await this.#clerk.revokeSession(sessionId);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status < 500 || error.code !== "upstream_unavailable") throw error;
+      const current = await this.#clerk.getSession(sessionId).catch(() => null);
+      if (!current || current.status === "active" || current.status === "pending") throw error;
+      log("warn", { msg: "revoke_confirmed_by_read", session_id: sessionId, status: current.status });
+      revoked = current;
+    }
     await this.recordEnded(revoked.user_id ?? ownerId, sessionId, revoked.status, "gateway");
     return revoked;
   }

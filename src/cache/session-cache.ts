@@ -20,6 +20,10 @@ export type CacheOptions = {
 
 /** One in-flight Clerk read per user per isolate (single flight). */
 const inflight = new Map<string, Promise<ActiveSessionsEntry>>();
+/** The last load per user that finished in this isolate, numbered, with the generation it started at. */
+const landed = new Map<string, { seq: number; generation: number; entry: ActiveSessionsEntry }>();
+let loadSeq = 0;
+const MAX_TRACKED_USERS = 10_000;
 /** Bumped by every confirmed write for a user: a read that started earlier must not overwrite it. */
 const generation = new Map<string, number>();
 
@@ -41,15 +45,32 @@ export class SessionCache {
     userId: string,
     load: () => Promise<Session[]>,
     mustInclude?: string,
+    /** Receives how long this call waited on Clerk (its own load or one it joined). */
+    waited?: { ms: number },
   ): Promise<{ sessions: Session[]; cache: CacheStatus; fetchedAt: number }> {
     const now = Date.now();
+    const seenLoad = landed.get(userId)?.seq;
     const entry = await this.#read(userId);
     const complete = mustInclude === undefined || entry?.sessions.some((s) => s.id === mustInclude);
     if (entry && complete && !entry.stale && now - entry.fetched_at < this.#options.freshSeconds * 1000) {
       return { sessions: visible(entry.sessions), cache: "HIT", fetchedAt: entry.fetched_at };
     }
+    // A load that finished while this request was reading KV is as fresh as a new one: sharing it
+    // closes the gap in which a late miss would otherwise start a second upstream call.
+    const recent = landed.get(userId);
+    if (
+      recent &&
+      recent.seq !== seenLoad &&
+      recent.generation === (generation.get(userId) ?? 0) &&
+      (mustInclude === undefined || recent.entry.sessions.some((s) => s.id === mustInclude))
+    ) {
+      return { sessions: visible(recent.entry.sessions), cache: "MISS", fetchedAt: recent.entry.fetched_at };
+    }
+    const loadStarted = Date.now();
     try {
-      const fresh = await this.#refill(userId, load);
+      const fresh = await this.#refill(userId, load).finally(() => {
+        if (waited) waited.ms += Date.now() - loadStarted;
+      });
       return { sessions: visible(fresh.sessions), cache: "MISS", fetchedAt: fresh.fetched_at };
     } catch (error) {
       const staleLimitMs = (this.#options.freshSeconds + this.#options.staleSeconds) * 1000;
@@ -66,19 +87,31 @@ export class SessionCache {
   /** Write-through after Clerk confirmed a revoke (or a webhook reported the end of a session). */
   async removeSession(userId: string, sessionId: string): Promise<void> {
     bump(userId);
-    const entry = await this.#read(userId);
-    if (!entry) return;
-    const sessions = entry.sessions.filter((s) => s.id !== sessionId);
-    if (sessions.length === entry.sessions.length) return;
-    await this.#write(userId, { ...entry, sessions });
+    await this.#update(userId, (entry) => {
+      const sessions = entry.sessions.filter((s) => s.id !== sessionId);
+      return sessions.length === entry.sessions.length ? null : { ...entry, sessions };
+    });
   }
 
   /** A session appeared or changed in Clerk: the next read goes to Clerk, the old list stays as a fallback. */
   async invalidate(userId: string): Promise<void> {
     bump(userId);
-    const entry = await this.#read(userId);
-    if (!entry || entry.stale) return;
-    await this.#write(userId, { ...entry, stale: true });
+    await this.#update(userId, (entry) => (entry.stale ? null : { ...entry, stale: true }));
+  }
+
+  /**
+   * Read-modify-write of one user's entry, one at a time per user in this isolate: two
+   * revokes racing on the same list would otherwise each remove their session from the
+   * same old copy, and the last write would bring the other's session back. Only the
+   * read and the queueing are serialised; waiting for KV to accept the write is not.
+   */
+  async #update(userId: string, change: (entry: ActiveSessionsEntry) => ActiveSessionsEntry | null): Promise<void> {
+    const { written } = await serialized(userId, async () => {
+      const entry = await this.#read(userId);
+      const next = entry ? change(entry) : null;
+      return { written: next ? this.#write(userId, next) : Promise.resolve() };
+    });
+    await written;
   }
 
   async #read(userId: string): Promise<ActiveSessionsEntry | null> {
@@ -101,6 +134,8 @@ export class SessionCache {
       try {
         const sessions = (await load()).filter((s) => s.status === "active");
         const entry: ActiveSessionsEntry = { fetched_at: Date.now(), sessions };
+        if (landed.size >= MAX_TRACKED_USERS) landed.clear();
+        landed.set(userId, { seq: ++loadSeq, generation: startedAt, entry });
         // A revoke confirmed while this read was in flight wins: its list is newer than ours.
         if ((generation.get(userId) ?? 0) === startedAt) {
           this.#options.waitUntil(this.#write(userId, entry).catch(logWriteFailure));
@@ -115,13 +150,25 @@ export class SessionCache {
   }
 }
 
+const updating = new Map<string, Promise<unknown>>();
+
+function serialized<T>(userId: string, task: () => Promise<T>): Promise<T> {
+  const run = (updating.get(userId) ?? Promise.resolve()).then(task);
+  const tail = run.catch(() => undefined);
+  updating.set(userId, tail);
+  void tail.then(() => {
+    if (updating.get(userId) === tail) updating.delete(userId);
+  });
+  return run;
+}
+
 /** Sessions this isolate knows were revoked are hidden even if KV has not caught up. */
 const visible = (sessions: Session[]) => sessions.filter((s) => !isRevokedHere(s.id));
 
 function bump(userId: string) {
   // Bounded: forgetting generations only lets an in-flight read write a list that is one revoke behind,
   // which the revocation markers still cover.
-  if (generation.size > 10_000) generation.clear();
+  if (generation.size > MAX_TRACKED_USERS) generation.clear();
   generation.set(userId, (generation.get(userId) ?? 0) + 1);
 }
 

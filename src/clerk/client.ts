@@ -27,7 +27,29 @@ const BACKOFF_BASE_MS = 100;
 const BACKOFF_CAP_MS = 1_000;
 /** A 429/503 read is retried only when Clerk asks us to wait no longer than this. */
 const MAX_INLINE_RETRY_AFTER_S = 1;
+/**
+ * All attempts of one read share a deadline of this many per-attempt timeouts, so a
+ * hanging Clerk costs a caller at most ~2 × UPSTREAM_TIMEOUT_MS, never 3 × plus backoff.
+ */
+const READ_DEADLINE_TIMEOUTS = 2;
+/** An attempt with less time than this left is not worth starting. */
+const MIN_ATTEMPT_MS = 25;
+/** A Retry-After beyond this is treated as this: a caller is never told to wait longer than a day. */
+const MAX_RETRY_AFTER_S = 86_400;
 const USER_AGENT = "clerk-session-gateway/0.1";
+/**
+ * Clerk blocks a rate-limited instance for the `Retry-After` it sends (clerk-contract §5).
+ * Until then this isolate does not call Clerk at all, so callers get the 429 (or a stale
+ * list) at once and the block is not prolonged; a longer Retry-After is believed only up to this.
+ */
+const MAX_BLOCK_S = 60;
+/** Per Clerk origin: until when Clerk asked this isolate to stay away. */
+const blockedUntil = new Map<string, number>();
+
+/** Forgets every Clerk rate-limit block in this isolate (tests). */
+export function clearUpstreamBlocks(): void {
+  blockedUntil.clear();
+}
 
 type ListQuery = {
   client_id?: string | undefined;
@@ -154,23 +176,38 @@ export class ClerkClient {
     if (body !== undefined) headers["Content-Type"] = "application/json";
 
     const attempts = spec.idempotent ? MAX_READ_ATTEMPTS : 1;
+    const timeoutMs = this.#config.upstreamTimeoutMs;
+    const deadline = Date.now() + timeoutMs * (spec.idempotent ? READ_DEADLINE_TIMEOUTS : 1);
     let lastError: ApiError | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      if (attempt > 1) await sleep(backoff(attempt, lastError));
+      if (attempt > 1) {
+        const wait = backoff(attempt, lastError);
+        // A retry that could not finish before the deadline only makes the caller wait longer for the same answer.
+        if (Date.now() + wait + MIN_ATTEMPT_MS > deadline) break;
+        const started = Date.now();
+        await sleep(wait);
+        // Waiting to retry is time spent because of Clerk: it counts as upstream time, not cache time.
+        this.stats.ms += Date.now() - started;
+      }
+      const attemptTimeout = Math.min(timeoutMs, Math.max(MIN_ATTEMPT_MS, deadline - Date.now()));
       try {
-        return await this.#attempt(url, { method: spec.method, headers, body }, spec.schema);
+        return await this.#attempt(url, { method: spec.method, headers, body }, spec.schema, attemptTimeout);
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
         lastError = error;
-        if (!spec.idempotent || !isRetryable(error)) throw error;
+        if (!spec.idempotent) throw describeWriteFailure(error);
+        if (!isRetryable(error)) throw error;
       }
     }
     throw lastError ?? upstreamUnavailable(502, "Clerk could not be reached");
   }
 
-  async #attempt<T>(url: URL, init: RequestInit, schema: z.ZodMiniType<T>): Promise<T> {
+  async #attempt<T>(url: URL, init: RequestInit, schema: z.ZodMiniType<T>, timeoutMs: number): Promise<T> {
+    const blockedMs = (blockedUntil.get(url.origin) ?? 0) - Date.now();
+    if (blockedMs > 0) {
+      throw rateLimited(blockedMs / 1000, "Clerk is rate limiting the gateway; retry later");
+    }
     await this.#beforeCall?.();
-    const timeoutMs = this.#config.upstreamTimeoutMs;
     const started = Date.now();
     this.stats.calls++;
     let response: Response;
@@ -179,11 +216,12 @@ export class ClerkClient {
       response = await this.#fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
       text = await response.text();
     } catch (error) {
+      // Anything else thrown here (a dropped connection rejects fetch with a plain Error) is a network failure.
       const timedOut = error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError");
       throw timedOut
         ? upstreamUnavailable(
             504,
-            `Clerk did not answer within ${timeoutMs} ms; the outcome of this request is unknown`,
+            `Clerk did not answer in time (UPSTREAM_TIMEOUT_MS is ${this.#config.upstreamTimeoutMs}); the outcome of this request is unknown`,
           )
         : upstreamUnavailable(502, "The connection to Clerk failed; the outcome of this request is unknown");
     } finally {
@@ -200,7 +238,12 @@ export class ClerkClient {
       if (!parsed?.success) throw upstreamUnavailable(502, "Clerk returned a response the gateway could not read");
       return parsed.data;
     }
-    throw mapUpstreamError(response, json, errorTrace ?? traceId);
+    const error = mapUpstreamError(response, json, errorTrace ?? traceId);
+    if (response.status === 429) {
+      const seconds = Math.min(MAX_BLOCK_S, Number(error.headers["Retry-After"]) || 0);
+      blockedUntil.set(url.origin, Date.now() + seconds * 1000);
+    }
+    throw error;
   }
 }
 
@@ -222,11 +265,12 @@ function readTraceId(json: unknown): string | undefined {
 }
 
 function retryAfterSeconds(response: Response): number | undefined {
-  const raw = response.headers.get("retry-after");
+  const raw = response.headers.get("retry-after")?.trim();
   if (!raw) return undefined;
-  if (/^\d+$/.test(raw.trim())) return Number(raw.trim());
-  const date = Date.parse(raw);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+  // Delta-seconds or an HTTP date (RFC 9110 §10.2.3); anything else is ignored rather than passed on as NaN.
+  const seconds = /^\d+$/.test(raw) ? Number(raw) : Math.ceil((Date.parse(raw) - Date.now()) / 1000);
+  if (!Number.isFinite(seconds)) return undefined;
+  return Math.min(MAX_RETRY_AFTER_S, Math.max(0, seconds));
 }
 
 /** Turns a non-2xx answer from Clerk into what the gateway's caller should see. */
@@ -281,15 +325,36 @@ function isRetryable(error: ApiError): boolean {
   if (notRetryable.has(error)) return false;
   if (error.status === 429 || error.status === 503) {
     const retryAfter = Number(error.headers["Retry-After"] ?? "0");
-    return retryAfter <= MAX_INLINE_RETRY_AFTER_S;
+    return Number.isFinite(retryAfter) && retryAfter <= MAX_INLINE_RETRY_AFTER_S;
   }
   return error.status === 502 || error.status === 504;
 }
 
 /** Full jitter (AWS Architecture Blog), or Clerk's Retry-After when it gave one. */
 function backoff(attempt: number, previous: ApiError | undefined): number {
-  const retryAfter = previous?.headers["Retry-After"];
-  if (retryAfter) return Number(retryAfter) * 1000;
+  const retryAfter = Number(previous?.headers["Retry-After"]);
+  if (Number.isFinite(retryAfter) && retryAfter > 0) return retryAfter * 1000;
   const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
   return Math.random() * ceiling;
+}
+
+/**
+ * A write that failed after it may have reached Clerk (a timeout, a dropped connection, a
+ * 5xx, an unreadable success) has an unknown outcome: the caller is told so, and told how
+ * to find out, instead of being told that nothing happened. A rejected secret key is known
+ * not to have been applied, and Clerk's 4xx answers are definite.
+ */
+function describeWriteFailure(error: ApiError): ApiError {
+  if (error.status < 500 || notRetryable.has(error) || error.code !== "upstream_unavailable") return error;
+  const errors = error.errors.map((e) => ({
+    ...e,
+    long_message: e.long_message.includes("outcome")
+      ? e.long_message
+      : `${e.long_message}; the outcome of this write is unknown, read the session before retrying`,
+    meta: { ...e.meta, outcome: "unknown" },
+  }));
+  return new ApiError(error.status, errors, {
+    headers: error.headers,
+    ...(error.traceId ? { traceId: error.traceId } : {}),
+  });
 }
