@@ -1,9 +1,8 @@
-import { appendFileSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { RATE_LIMITS } from "./src/rate-limit.ts";
 import { emulatorBindings, gatewayBindings } from "./test/support/config.ts";
-import { findSecrets, LEAK_LOG_ENV, LEAK_MARKER } from "./test/support/secret-scan.ts";
+import { findSecrets, LEAK_MARKER, leakFindings } from "./test/support/secret-scan.ts";
 
 const compatibilityDate = "2026-10-01";
 
@@ -31,11 +30,9 @@ const secretScanReporter = {
     const leaked = findSecrets(log.content);
     const marked = log.content.includes(LEAK_MARKER);
     if (leaked.length === 0 && !marked) return;
-    const file = process.env[LEAK_LOG_ENV];
-    const finding = marked
-      ? log.content.slice(log.content.indexOf(LEAK_MARKER)).trim()
-      : `a log line contains ${leaked.join(", ")}`;
-    if (file) appendFileSync(file, `${finding}\n`);
+    leakFindings().push(
+      marked ? log.content.slice(log.content.indexOf(LEAK_MARKER)).trim() : `a log line contains ${leaked.join(", ")}`,
+    );
   },
 };
 

@@ -1,16 +1,9 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { build } from "esbuild";
-import { LEAK_LOG_ENV } from "./support/secret-scan";
+import { leakFindings } from "./support/secret-scan";
 
 /** Bundles the Clerk emulator so Miniflare can load it as an auxiliary worker. */
 export default async function setup() {
-  // One file per run; onConsoleLog runs in this same Node process and appends to it.
-  const leakLog = join(tmpdir(), `gateway-secret-scan-${process.pid}-${Date.now()}.log`);
-  writeFileSync(leakLog, "");
-  process.env[LEAK_LOG_ENV] = leakLog;
-
+  leakFindings().length = 0;
   await build({
     entryPoints: ["emulator/src/index.ts"],
     bundle: true,
@@ -26,11 +19,11 @@ export default async function setup() {
   // Teardown: any secret in any log line or gateway response of the whole run fails the run,
   // even if the test that caused it passed (e.g. a log line written after its assertions).
   return () => {
-    const findings = existsSync(leakLog) ? readFileSync(leakLog, "utf8").trim() : "";
-    rmSync(leakLog, { force: true });
-    if (findings) {
+    const findings = leakFindings();
+    if (findings.length > 0) {
+      // vitest reports a teardown error but would still exit 0: make the run fail.
       process.exitCode = 1;
-      throw new Error(`Secrets appeared in the test run's output (names, never values):\n${findings}`);
+      throw new Error(`Secrets appeared in the test run's output (names, never values):\n${findings.join("\n")}`);
     }
   };
 }

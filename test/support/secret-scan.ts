@@ -5,8 +5,15 @@
  */
 import { TEST_SECRET_KEY, TEST_SERVICE_KEYS, TEST_WEBHOOK_SECRET } from "./config.ts";
 
-/** The file (set by test/global-setup.ts) where vitest.config.ts's onConsoleLog records leaks, by name. */
-export const LEAK_LOG_ENV = "GATEWAY_SECRET_SCAN_FILE";
+/**
+ * Findings of the whole run, by name. vitest.config.ts's reporter and test/global-setup.ts's
+ * teardown both run in vitest's main Node process, so a process-wide list connects them.
+ */
+export function leakFindings(): string[] {
+  const store = globalThis as { __gatewaySecretFindings?: string[] };
+  store.__gatewaySecretFindings ??= [];
+  return store.__gatewaySecretFindings;
+}
 
 /** Printed (with the secret's name and where it was seen, never its value) when a response leaks one. */
 export const LEAK_MARKER = "SECRET_SCAN_LEAK";
