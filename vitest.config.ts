@@ -41,6 +41,9 @@ export default defineConfig({
     globalSetup: ["./test/global-setup.ts"],
     setupFiles: ["./test/support/secret-scan.setup.ts"],
     include: ["test/**/*.test.ts"],
+    // workerd, the emulator and RSA keys start cold in every file, and the suite shares 2 cores
+    // with whatever else runs: 5 s made first tests time out under load.
+    testTimeout: 30_000,
     // Every request logs a JSON line; show console output only for tests that fail.
     silent: "passed-only",
     // Every console line of the whole run (gateway, emulator and tests) is scanned for the suite's
