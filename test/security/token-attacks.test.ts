@@ -76,11 +76,11 @@ describe("a forged kid costs nothing: unknown keys are refused without a fetch i
   });
 
   it("refuses a token signed by another Clerk instance's key under its own kid and issuer", async () => {
-    const { privateKey } = await crypto.subtle.generateKey(
+    const { privateKey } = (await crypto.subtle.generateKey(
       { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
       true,
       ["sign", "verify"],
-    );
+    )) as CryptoKeyPair;
     const other = await new SignJWT({ ...valid, iss: "https://other-instance-7.clerk.accounts.dev" })
       .setProtectedHeader({ ...validHeader, alg: "RS256", kid: "ins_2otherInstanceKey00000000000" })
       .sign(privateKey);
