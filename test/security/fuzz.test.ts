@@ -1,9 +1,11 @@
-import { reset } from "cloudflare:test";
+import { createExecutionContext, reset } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { SESSION_ID } from "../../src/ids";
+import worker from "../../src/index";
 import { clearCalls, emulatorCalls, resetEmulator, SEED, signClaims, signIn } from "../support/emulator";
-import { call, GATEWAY_ORIGIN, SERVICE_KEY } from "../support/gateway";
+import { call, GATEWAY_ORIGIN, gatewayRequest, SERVICE_KEY } from "../support/gateway";
 import { findSecrets } from "../support/secret-scan";
 
 /**
@@ -149,18 +151,26 @@ async function send(r: Fuzzed): Promise<Response> {
     headers["svix-signature"] = "v1,Zm9v";
   }
   const hasBody = r.body !== undefined && r.method !== "GET" && r.method !== "HEAD";
-  // An absolute URL: a path such as "//v1" must stay a path, not become a host.
-  return call(`${GATEWAY_ORIGIN}${r.path}${r.query}`, {
-    method: r.method,
-    headers,
-    ...(hasBody ? { body: r.body } : {}),
-  });
+  // An absolute URL: a path such as "//v1" must stay a path, not become a host. The worker is
+  // called in-process, not through the exports RPC stub (measured: 12 s instead of 70 s for 10,000);
+  // responses are scanned for secrets in checkResponse instead of by the suite-wide wrapper.
+  return worker.fetch(
+    gatewayRequest(`${GATEWAY_ORIGIN}${r.path}${r.query}`, {
+      method: r.method,
+      headers,
+      ...(hasBody ? { body: r.body } : {}),
+    }),
+    env,
+    createExecutionContext(),
+  );
 }
 
 /** No 5xx; every error in Clerk's envelope. Returns the status. */
 async function checkResponse(r: Fuzzed, response: Response): Promise<number> {
   const text = await response.text();
   const where = `${r.method} ${r.path}${r.query}`;
+  const headers = [...response.headers].map(([name, value]) => `${name}: ${value}`).join("\n");
+  expect(findSecrets(`${headers}\n${text}`), where).toEqual([]);
   expect(response.status, where).toBeLessThan(500);
   if (response.status >= 400 && r.method !== "HEAD") {
     const envelope = JSON.parse(text) as { errors: Array<Record<string, unknown>> };
