@@ -1,12 +1,45 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { RATE_LIMITS } from "./src/rate-limit.ts";
 import { emulatorBindings, gatewayBindings } from "./test/support/config.ts";
+import { findSecrets, LEAK_MARKER, leakFindings } from "./test/support/secret-scan.ts";
 
 const compatibilityDate = "2026-10-01";
+
+/**
+ * Rate limits in tests. The whole suite is one Clerk instance and one client IP, spread over
+ * many files running in parallel, so the gateway's own bindings get limits no suite could reach
+ * (a test would otherwise fail because another file spent the budget). The real numbers are
+ * tested in test/security/rate-limits.test.ts, on RL_TEST_* bindings declared from the same
+ * constants wrangler.toml is checked against.
+ */
+const unreachable = { limit: 1_000_000, period: 60 } as const;
+const ratelimits = {
+  RL_USER_WRITES: { namespace_id: "9001", simple: unreachable },
+  RL_AUTH_FAILURES: { namespace_id: "9002", simple: unreachable },
+  RL_UPSTREAM_PRODUCTION: { namespace_id: "9003", simple: unreachable },
+  RL_UPSTREAM_DEVELOPMENT: { namespace_id: "9004", simple: unreachable },
+  RL_TEST_USER_WRITES: { namespace_id: "9101", simple: RATE_LIMITS.RL_USER_WRITES },
+  RL_TEST_AUTH_FAILURES: { namespace_id: "9102", simple: RATE_LIMITS.RL_AUTH_FAILURES },
+  RL_TEST_UPSTREAM_PRODUCTION: { namespace_id: "9103", simple: RATE_LIMITS.RL_UPSTREAM_PRODUCTION },
+  RL_TEST_UPSTREAM_DEVELOPMENT: { namespace_id: "9104", simple: RATE_LIMITS.RL_UPSTREAM_DEVELOPMENT },
+};
+
+const secretScanReporter = {
+  onUserConsoleLog(log: { content: string }) {
+    const leaked = findSecrets(log.content);
+    const marked = log.content.includes(LEAK_MARKER);
+    if (leaked.length === 0 && !marked) return;
+    leakFindings().push(
+      marked ? log.content.slice(log.content.indexOf(LEAK_MARKER)).trim() : `a log line contains ${leaked.join(", ")}`,
+    );
+  },
+};
 
 export default defineConfig({
   test: {
     globalSetup: ["./test/global-setup.ts"],
+    setupFiles: ["./test/support/secret-scan.setup.ts"],
     include: ["test/**/*.test.ts"],
     // Every request logs a JSON line; show console output only for tests that fail.
     silent: "passed-only",
@@ -14,12 +47,17 @@ export default defineConfig({
     // spec and the emulator generates its RSA key, which takes seconds on a busy 2-core machine.
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // Every console line of the whole run (gateway, emulator and tests) is scanned for the suite's
+    // secrets by a reporter (onConsoleLog is skipped for passing tests under "passed-only"); a
+    // finding (a name, never the value) is recorded and fails the run in global teardown.
+    reporters: ["default", secretScanReporter],
   },
   plugins: [
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
         bindings: { ...gatewayBindings },
+        ratelimits,
         // Every outbound fetch() of the gateway (and of the tests) lands on the emulator:
         // no test can reach the real network, whatever URL it builds.
         outboundService: "clerk-emulator",

@@ -9,14 +9,22 @@ import type { RequestMetrics } from "./observability";
 export interface Bindings {
   /** KV: active-session lists, revocation markers, JWKS, webhook ids (docs/kv-schema.md). */
   SESSION_CACHE: KVNamespace;
-  /** Rate Limiting bindings (optional: absent bindings mean no limit of that kind). */
+  /**
+   * Rate Limiting bindings (wrangler.toml `[[ratelimits]]`, numbers in src/rate-limit.ts).
+   * Optional: an absent binding means no limit of that kind.
+   */
+  /** Revoke, refresh and token minting, per user. */
   RL_USER_WRITES?: RateLimit;
+  /** Failed authentication, per client IP. */
   RL_AUTH_FAILURES?: RateLimit;
-  RL_UPSTREAM?: RateLimit;
   /** Workers static assets: the /devices page, /docs and /openapi.json (public/, built by scripts/build-web.mjs). */
   ASSETS?: Fetcher;
   /** var, local only (`npm start`): the Clerk emulator's origin; the /devices page signs seeded users in through it. Ignored on production instances. */
   DEV_SIGN_IN_URL?: string;
+  /** The gateway's calls to Clerk, under Clerk's limit for a production instance (`pk_live_`). */
+  RL_UPSTREAM_PRODUCTION?: RateLimit;
+  /** The same for a development instance (`pk_test_`), whose Clerk limit is ten times lower. */
+  RL_UPSTREAM_DEVELOPMENT?: RateLimit;
 
   /** secret: Backend API key, `sk_test_…` / `sk_live_…`. Required. */
   CLERK_SECRET_KEY?: string;

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./env";
 import { ApiError, rateLimited } from "./errors";
-import { limitOrThrow } from "./rate-limit";
+import { limitOrThrow, RATE_LIMITS } from "./rate-limit";
 
 /**
  * Policies that sit between authentication and the operation: per-user abuse limits on
@@ -14,8 +14,11 @@ export const limitUserWrites = () =>
   createMiddleware<AppEnv>(async (c, next) => {
     const principal = c.var.principal;
     if (principal?.kind === "user") {
-      await limitOrThrow(c.env.RL_USER_WRITES, `user:${principal.userId}`, () =>
-        rateLimited(60, "Too many session changes for this user; retry later"),
+      await limitOrThrow(
+        c.env.RL_USER_WRITES,
+        `user:${principal.userId}`,
+        (retryAfter) => rateLimited(retryAfter, "Too many session changes for this user; retry later"),
+        RATE_LIMITS.RL_USER_WRITES.period,
       );
     }
     await next();

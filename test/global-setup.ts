@@ -2,6 +2,7 @@ import { build } from "esbuild";
 import type { TestProject } from "vitest/node";
 import { buildWeb } from "../scripts/build-web.mjs";
 import { validateOpenApi } from "../scripts/validate-openapi.mjs";
+import { leakFindings } from "./support/secret-scan";
 
 export interface OpenApiValidation {
   valid: boolean;
@@ -21,6 +22,7 @@ declare module "vitest" {
  * static assets the gateway serves (pages, /openapi.json), and validates the OpenAPI document.
  */
 export default async function setup(project: TestProject) {
+  leakFindings().length = 0;
   await Promise.all([
     build({
       entryPoints: ["emulator/src/index.ts"],
@@ -36,4 +38,15 @@ export default async function setup(project: TestProject) {
     buildWeb(),
   ]);
   project.provide("openapiValidation", await validateOpenApi());
+
+  // Teardown: any secret in any log line or gateway response of the whole run fails the run,
+  // even if the test that caused it passed (e.g. a log line written after its assertions).
+  return () => {
+    const findings = leakFindings();
+    if (findings.length > 0) {
+      // vitest reports a teardown error but would still exit 0: make the run fail.
+      process.exitCode = 1;
+      throw new Error(`Secrets appeared in the test run's output (names, never values):\n${findings.join("\n")}`);
+    }
+  };
 }

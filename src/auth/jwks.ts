@@ -28,8 +28,12 @@ export class JwksKeyStore {
   #lastRemoteFetch = Number.NEGATIVE_INFINITY;
   #remote: Promise<void> | undefined;
 
-  constructor(apiUrl: string) {
+  readonly #now: () => number;
+
+  /** `now` lets tests move this store's clock without touching the rest of the isolate's. */
+  constructor(apiUrl: string, options: { now?: () => number } = {}) {
     this.#apiUrl = apiUrl;
+    this.#now = options.now ?? Date.now;
   }
 
   /** Test and operations hook: how many times this isolate asked Clerk for keys. */
@@ -38,7 +42,7 @@ export class JwksKeyStore {
   async getKey(kid: string, deps: KeyLookupDeps): Promise<CryptoKey> {
     const known = this.#keys.get(kid);
     if (known) {
-      if (Date.now() - this.#fetchedAt > JWKS_REFRESH_AFTER_MS && this.#mayFetch()) {
+      if (this.#now() - this.#fetchedAt > JWKS_REFRESH_AFTER_MS && this.#mayFetch()) {
         deps.waitUntil(this.#fetchRemote(deps).catch(() => undefined));
       }
       return known;
@@ -66,16 +70,16 @@ export class JwksKeyStore {
   }
 
   #mayFetch(): boolean {
-    return Date.now() - this.#lastRemoteFetch >= UNKNOWN_KID_REFETCH_INTERVAL_MS;
+    return this.#now() - this.#lastRemoteFetch >= UNKNOWN_KID_REFETCH_INTERVAL_MS;
   }
 
   #fetchRemote(deps: KeyLookupDeps): Promise<void> {
     this.#remote ??= (async () => {
-      this.#lastRemoteFetch = Date.now();
+      this.#lastRemoteFetch = this.#now();
       this.remoteFetches++;
       try {
         const jwks = await deps.clerk().getJwks();
-        await this.#install(jwks, Date.now());
+        await this.#install(jwks, this.#now());
         deps.waitUntil(storeJwks(deps.kv, this.#apiUrl, jwks).catch(() => undefined));
       } finally {
         this.#remote = undefined;

@@ -5,8 +5,9 @@ import { isRevoked } from "../cache/revocations";
 import { ClerkClient } from "../clerk/client";
 import type { AppEnv } from "../env";
 import { forbidden, rateLimited, unauthenticated } from "../errors";
-import { limitOrThrow } from "../rate-limit";
-import type { Principal } from "./principal";
+import { limitOrThrow, RATE_LIMITS } from "../rate-limit";
+import type { KeyLookupDeps } from "./jwks";
+import type { Principal, UserPrincipal } from "./principal";
 import { matchServiceKey } from "./service-keys";
 import { verifySessionToken } from "./session-token";
 
@@ -73,14 +74,7 @@ export async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal> {
       return principal;
     }
 
-    const result = await verifySessionToken(credential.value, {
-      config,
-      keys: {
-        kv: c.env.SESSION_CACHE,
-        clerk: () => new ClerkClient(config, { stats: c.var.metrics.upstream }),
-        waitUntil: (p) => c.executionCtx.waitUntil(p),
-      },
-    });
+    const result = await verifySessionToken(credential.value, { config, keys: keyDeps(c) });
     if (!result.ok) return refuse(c, result.reason);
     if (await isRevoked(c.env.SESSION_CACHE, result.claims.sid)) return refuse(c, "revoked");
 
@@ -98,12 +92,65 @@ export async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal> {
   }
 }
 
-/** Records why (for the log only), counts the failure against the caller's IP, and throws 401 (or 429). */
+/**
+ * `POST /v1/sessions/{id}/refresh` without an Authorization header: the caller is whoever
+ * holds the body's `expired_token` (Clerk's contract). Everything but `exp` is checked as
+ * for any other token, its `sid` must be the session being refreshed, and a revoked session
+ * is refused; a failure counts against the caller's IP like any other.
+ */
+export async function authenticateRefresh(
+  c: Context<AppEnv>,
+  token: string,
+  sessionId: string,
+): Promise<UserPrincipal> {
+  const config = c.var.config;
+  const started = Date.now();
+  try {
+    const result = await verifySessionToken(token, { config, ignoreExpiry: true, keys: keyDeps(c) });
+    if (!result.ok) return await refuse(c, result.reason);
+    if (result.claims.sid !== sessionId) return await refuse(c, "sid_mismatch");
+    if (await isRevoked(c.env.SESSION_CACHE, sessionId)) return await refuse(c, "revoked");
+    const principal: UserPrincipal = {
+      kind: "user",
+      userId: result.claims.sub,
+      sessionId: result.claims.sid,
+      claims: result.claims,
+      via: "header",
+    };
+    c.set("principal", principal);
+    return principal;
+  } finally {
+    c.var.metrics.verifyMs += Date.now() - started;
+  }
+}
+
+const keyDeps = (c: Context<AppEnv>): KeyLookupDeps => ({
+  kv: c.env.SESSION_CACHE,
+  // JWKS reads are not counted against the upstream guard: Clerk does not rate-limit /v1/jwks,
+  // and the key store already allows one unknown-kid fetch per interval per isolate.
+  clerk: () => new ClerkClient(c.var.config, { stats: c.var.metrics.upstream }),
+  waitUntil: (p) => {
+    try {
+      c.executionCtx.waitUntil(p);
+    } catch {
+      // app.request() without an execution context: the promise still runs.
+    }
+  },
+});
+
+/**
+ * Records why (for the log only; the caller only ever sees a generic 401), counts the
+ * failure against the caller's IP, and throws 401, or 429 once that IP failed too often.
+ * Cloudflare always sets CF-Connecting-IP in production; only local runs lack it.
+ */
 async function refuse(c: Context<AppEnv>, reason: string): Promise<never> {
   c.var.metrics.authFailure = reason;
   const ip = c.req.header("CF-Connecting-IP") ?? "unknown";
-  await limitOrThrow(c.env.RL_AUTH_FAILURES, `auth-failure:${ip}`, () =>
-    rateLimited(60, "Too many failed authentication attempts from this address; retry later"),
+  await limitOrThrow(
+    c.env.RL_AUTH_FAILURES,
+    `auth-failure:${ip}`,
+    (retryAfter) => rateLimited(retryAfter, "Too many failed authentication attempts from this address; retry later"),
+    RATE_LIMITS.RL_AUTH_FAILURES.period,
   );
   throw unauthenticated();
 }

@@ -1,4 +1,4 @@
-import { kvKeys, REVOCATION_TTL_SECONDS, RevocationEntry, readEntry } from "./kv-schema";
+import { kvKeys, REVOCATION_TTL_SECONDS, type RevocationEntry } from "./kv-schema";
 import { queuedValue, writeCoalesced } from "./kv-writer";
 
 /**
@@ -8,6 +8,13 @@ import { queuedValue, writeCoalesced } from "./kv-writer";
  */
 const revokedHere = new Map<string, number>();
 const MAX_REMEMBERED = 50_000;
+/**
+ * KV caches reads at each location (60 s by default), including "not found": an isolate that
+ * checked a session before it was revoked elsewhere could keep seeing no marker that long.
+ * 30 s is KV's minimum, so a marker written anywhere is seen everywhere within about 30 s of
+ * reaching KV's central store (KV documents up to 60 s in all).
+ */
+export const REVOCATION_READ_CACHE_TTL_SECONDS = 30;
 
 export type RevocationSource = RevocationEntry["source"];
 
@@ -35,9 +42,11 @@ export async function isRevoked(kv: KVNamespace, sessionId: string): Promise<boo
   if (isRevokedHere(sessionId)) return true;
   const key = kvKeys.revoked(sessionId);
   if (typeof queuedValue(key) === "string") return true;
-  const entry = await readEntry(kv, key, RevocationEntry);
-  if (entry) rememberRevoked(sessionId);
-  return entry !== null;
+  const raw = await kv.get(key, { type: "json", cacheTtl: REVOCATION_READ_CACHE_TTL_SECONDS }).catch(() => null);
+  // Any marker counts, even one that no longer parses: refusing is the safe side of a revocation.
+  const revoked = raw !== null;
+  if (revoked) rememberRevoked(sessionId);
+  return revoked;
 }
 
 function rememberRevoked(sessionId: string) {

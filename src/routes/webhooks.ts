@@ -21,6 +21,7 @@ const SvixHeaders = z.object({
   "svix-signature": z.string().check(z.minLength(1), z.maxLength(4_096)),
 });
 
+const EventType = z.looseObject({ type: z.string().check(z.maxLength(128)) });
 const SessionEvent = z.looseObject({
   type: z.string(),
   data: z.looseObject({
@@ -72,9 +73,10 @@ webhooks.post("/clerk", async (c) => {
     ]);
   }
 
+  const type = z.safeParse(EventType, payload).data?.type ?? "unknown";
   const event = z.safeParse(SessionEvent, payload);
-  const type = event.success ? event.data.type : "unknown";
-  if (event.success && (ENDED.has(type) || CHANGED.has(type))) {
+  const applied = event.success && (ENDED.has(type) || CHANGED.has(type));
+  if (applied) {
     const { id, user_id, status } = event.data.data;
     if (ENDED.has(type)) {
       await c.var.sessions.recordEnded(user_id, id, status, "webhook");
@@ -84,5 +86,5 @@ webhooks.post("/clerk", async (c) => {
     log("info", { msg: "webhook_applied", request_id: c.var.requestId, type, session_id: id, user_id });
   }
   await recordApplied(kv, messageId, type);
-  return c.json({ received: true, type, applied: event.success && (ENDED.has(type) || CHANGED.has(type)) });
+  return c.json({ received: true, type, applied });
 });

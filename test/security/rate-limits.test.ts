@@ -1,0 +1,175 @@
+import { createExecutionContext, reset, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { RATE_LIMITS } from "../../src/rate-limit";
+import wranglerToml from "../../wrangler.toml?raw";
+import { clearCalls, freshToken, resetEmulator, SEED, signIn, upstreamCalls } from "../support/emulator";
+import { type CallOptions, errorBody, gatewayRequest, kvJson, SERVICE_KEY } from "../support/gateway";
+
+/**
+ * The Workers Rate Limiting bindings at their production numbers. The suite's own bindings
+ * are sized so no parallel file can exhaust them (vitest.config.ts); here the gateway runs
+ * with RL_TEST_* bindings, declared from the same constants wrangler.toml is checked against.
+ * Windows are fixed and aligned to the clock, so a limit is "reached within 2 × limit + 1
+ * attempts" (a window may roll over mid-test), never more.
+ */
+
+type TestEnv = typeof env & Record<string, RateLimit>;
+const testEnv = env as TestEnv;
+
+function limitedEnv(overrides: Record<string, unknown> = {}) {
+  return {
+    ...env,
+    RL_USER_WRITES: testEnv.RL_TEST_USER_WRITES,
+    RL_AUTH_FAILURES: testEnv.RL_TEST_AUTH_FAILURES,
+    RL_UPSTREAM_PRODUCTION: testEnv.RL_TEST_UPSTREAM_PRODUCTION,
+    RL_UPSTREAM_DEVELOPMENT: testEnv.RL_TEST_UPSTREAM_DEVELOPMENT,
+    ...overrides,
+  };
+}
+
+async function send(path: string, options: CallOptions, bindings: object = limitedEnv()) {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(gatewayRequest(path, options), bindings as typeof env, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+/** Sends until the first 429 (at most 2 × limit + 1 tries); returns how many went through first. */
+async function untilLimited(limit: number, attempt: () => Promise<Response>) {
+  for (let i = 0; i <= 2 * limit; i++) {
+    const response = await attempt();
+    if (response.status === 429) return { passed: i, refused: response };
+    expect(response.status).toBeLessThan(429);
+  }
+  throw new Error(`no 429 after ${2 * limit + 1} attempts`);
+}
+
+async function expect429(response: Response, retryAfter: number) {
+  expect(response.status).toBe(429);
+  expect(response.headers.get("Retry-After")).toBe(String(retryAfter));
+  expect((await errorBody(response)).errors[0]?.code).toBe("rate_limit_exceeded");
+}
+
+beforeEach(async () => {
+  await resetEmulator();
+  await reset();
+});
+
+describe("wrangler.toml declares every limiter with the numbers the code assumes", () => {
+  it("each [[ratelimits]] block matches RATE_LIMITS", () => {
+    const blocks = wranglerToml.split("[[ratelimits]]").slice(1);
+    const declared = Object.fromEntries(
+      blocks.map((block) => {
+        const name = /name\s*=\s*"(\w+)"/.exec(block)?.[1];
+        const limit = Number(/limit\s*=\s*(\d+)/.exec(block)?.[1]);
+        const period = Number(/period\s*=\s*(\d+)/.exec(block)?.[1]);
+        return [name, { limit, period }];
+      }),
+    );
+    expect(declared).toEqual(RATE_LIMITS);
+    // Under Clerk's Backend-API limits (1000 / 10 s production, 100 / 10 s development).
+    expect(RATE_LIMITS.RL_UPSTREAM_PRODUCTION.limit / RATE_LIMITS.RL_UPSTREAM_PRODUCTION.period).toBeLessThan(100);
+    expect(RATE_LIMITS.RL_UPSTREAM_DEVELOPMENT.limit / RATE_LIMITS.RL_UPSTREAM_DEVELOPMENT.period).toBeLessThan(10);
+  });
+});
+
+describe("per user: revoke, refresh and token minting", () => {
+  it("alice's 21st mint in a window is a 429 that never reaches Clerk; bob and services are unaffected", async () => {
+    const alice = await signIn("alice");
+    const { limit, period } = RATE_LIMITS.RL_USER_WRITES;
+    const mint = (options: CallOptions, sid = alice.session_id) =>
+      send(`/v1/sessions/${sid}/tokens`, { method: "POST", ...options });
+    const { passed, refused } = await untilLimited(limit, () => mint({ token: alice.token }));
+    expect(passed).toBeGreaterThanOrEqual(limit);
+    await expect429(refused, period);
+    await clearCalls();
+    await expect429(await mint({ token: alice.token }), period);
+    // Revoke counts against the same budget.
+    await expect429(
+      await send(`/v1/sessions/${alice.session_id}/revoke`, { method: "POST", token: alice.token }),
+      period,
+    );
+    expect(await upstreamCalls()).toBe(0);
+    const bob = await signIn("bob");
+    expect((await mint({ token: bob.token }, bob.session_id)).status).toBe(200);
+    expect((await mint({ serviceKey: SERVICE_KEY })).status).toBe(200);
+  });
+});
+
+describe("per client IP: failed authentication", () => {
+  it("the 21st failure from one IP is a 429; other IPs still get 401; valid credentials still work", async () => {
+    const { limit, period } = RATE_LIMITS.RL_AUTH_FAILURES;
+    const from = (ip: string, token: string) =>
+      send("/v1/me/sessions/active", { token, headers: { "CF-Connecting-IP": ip } });
+    await clearCalls();
+    const { passed, refused } = await untilLimited(limit, () => from("203.0.113.7", "not.a.token"));
+    expect(passed).toBeGreaterThanOrEqual(limit);
+    await expect429(refused, period);
+    expect((await from("198.51.100.8", "not.a.token")).status).toBe(401);
+    expect(await upstreamCalls({ path: /^\/v1\/sessions/ })).toBe(0);
+    // Only failures are counted: a genuine token from the same address is served.
+    const token = await freshToken(SEED.sessions.aliceDesktop.id);
+    expect((await from("203.0.113.7", token)).status).toBe(200);
+  });
+});
+
+describe("the upstream guard keeps the gateway under Clerk's Backend-API limit", () => {
+  it("a development instance stops at 90 calls per 10 s: the refused call never reaches Clerk, cached reads go STALE", async () => {
+    const { limit, period } = RATE_LIMITS.RL_UPSTREAM_DEVELOPMENT;
+    const token = await freshToken(SEED.sessions.aliceDesktop.id);
+    expect((await send("/v1/me/sessions/active", { token })).headers.get("X-Cache")).toBe("MISS");
+    const cached = await kvJson<{ fetched_at: number }>(`sessions:v1:${SEED.users.alice.id}`);
+    expect(cached).not.toBeNull();
+    // Windows roll over every 10 s: retry the whole exhaust-then-read sequence if one did mid-way.
+    for (let round = 0; round < 3; round++) {
+      await clearCalls();
+      const { passed, refused } = await untilLimited(limit, () =>
+        send(`/v1/sessions/${SEED.sessions.bobDesktop.id}`, { serviceKey: SERVICE_KEY }),
+      );
+      expect(passed).toBeGreaterThanOrEqual(1);
+      await expect429(refused, period);
+      // Exactly the calls that were let through reached Clerk (GET reads are not retried on a 429 with Retry-After 10).
+      expect(await upstreamCalls()).toBe(passed);
+      // Age the cached list past freshness: the refill is refused by the guard and the list is served stale.
+      await env.SESSION_CACHE.put(
+        `sessions:v1:${SEED.users.alice.id}`,
+        JSON.stringify({ ...cached, fetched_at: Date.now() - 120_000 }),
+        { expirationTtl: 3600 },
+      );
+      const stale = await send("/v1/me/sessions/active", { token });
+      if (stale.headers.get("X-Cache") === "MISS") continue;
+      expect(stale.status).toBe(200);
+      expect(stale.headers.get("X-Cache")).toBe("STALE");
+      expect(await upstreamCalls()).toBe(passed);
+      return;
+    }
+    throw new Error("the guard's window rolled over in every round");
+  }, 120_000);
+
+  it("a production instance (pk_live_) is guarded by the production binding, keyed per instance", async () => {
+    const seen: string[] = [];
+    const refuseAll = {
+      limit: async ({ key }: { key: string }) => {
+        seen.push(key);
+        return { success: false };
+      },
+    };
+    const untouched = {
+      limit: async () => {
+        throw new Error("the development binding must not be used for a production instance");
+      },
+    };
+    const bindings = limitedEnv({
+      CLERK_PUBLISHABLE_KEY: `pk_live_${btoa("clerk.example.com$")}`,
+      RL_UPSTREAM_PRODUCTION: refuseAll,
+      RL_UPSTREAM_DEVELOPMENT: untouched,
+    });
+    await clearCalls();
+    const response = await send(`/v1/sessions/${SEED.sessions.bobDesktop.id}`, { serviceKey: SERVICE_KEY }, bindings);
+    await expect429(response, RATE_LIMITS.RL_UPSTREAM_PRODUCTION.period);
+    expect(seen).toEqual(["clerk-backend-api:https://clerk.example.com"]);
+    expect(await upstreamCalls()).toBe(0);
+  });
+});

@@ -1,0 +1,154 @@
+import { reset } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { decodeJwt } from "jose";
+import { beforeEach, describe, expect, it } from "vitest";
+import { isRevokedHere } from "../../src/cache/revocations";
+import {
+  clearCalls,
+  freshToken,
+  resetEmulator,
+  type SignedIn,
+  setFault,
+  setSessionStatus,
+  signIn,
+  upstreamCalls,
+  webhookDeliveries,
+} from "../support/emulator";
+import { call, errorBody, kvJson, SERVICE_KEY } from "../support/gateway";
+import { everyRoute } from "./routes";
+
+/**
+ * Clerk honours a revoked session's token until it expires (up to 60 s, longer for tokens
+ * minted with expires_in_seconds). The gateway refuses it at once, on every route, in the
+ * isolate that learnt of it (memory), and wherever KV has the marker (other isolates and
+ * locations). Each test revokes a session it signed in itself, so seeded sessions stay usable.
+ */
+
+beforeEach(async () => {
+  await resetEmulator();
+  await reset();
+});
+
+/** The revoked session's own token on every route (and as refresh's expired_token): all 401, none reaches Clerk. */
+async function expectRefusedEverywhere(device: SignedIn, token: string) {
+  expect(decodeJwt(token).exp).toBeGreaterThan(Date.now() / 1000);
+  await clearCalls();
+  for (const route of everyRoute(device.session_id)) {
+    const response = await call(route.path, {
+      method: route.method,
+      token,
+      ...(route.json ? { json: route.json } : {}),
+    });
+    expect(response.status, route.name).toBe(401);
+    expect((await errorBody(response)).errors[0]?.code).toBe("authentication_invalid");
+  }
+  const refresh = await call(`/v1/sessions/${device.session_id}/refresh`, {
+    method: "POST",
+    json: { expired_token: token, refresh_token: device.refresh_token, request_origin: "http://localhost:8787" },
+  });
+  expect(refresh.status, "refresh").toBe(401);
+  expect(await upstreamCalls()).toBe(0);
+}
+
+describe("a session revoked through the gateway is refused at once on every route", () => {
+  it("revoked by its owner from another device (/v1/me)", async () => {
+    const phone = await signIn("alice");
+    const laptop = await signIn("alice");
+    const phoneToken = await freshToken(phone.session_id);
+    expect((await call("/v1/me/sessions/active", { token: phoneToken })).status).toBe(200);
+
+    const revoke = await call(`/v1/me/sessions/${phone.session_id}/revoke`, { method: "POST", token: laptop.token });
+    expect(revoke.status).toBe(200);
+    expect(await kvJson(`revoked:v1:${phone.session_id}`)).toMatchObject({ status: "revoked", source: "gateway" });
+    await expectRefusedEverywhere(phone, phoneToken);
+  });
+
+  it("revoked by a service (/v1/sessions/{id}/revoke)", async () => {
+    const device = await signIn("alice");
+    const token = await freshToken(device.session_id);
+    const revoke = await call(`/v1/sessions/${device.session_id}/revoke`, { method: "POST", serviceKey: SERVICE_KEY });
+    expect(revoke.status).toBe(200);
+    await expectRefusedEverywhere(device, token);
+  });
+
+  it("signing out of the current session refuses that session's token at once", async () => {
+    const device = await signIn("alice");
+    const revoke = await call(`/v1/sessions/${device.session_id}/revoke`, { method: "POST", token: device.token });
+    expect(revoke.status).toBe(200);
+    await expectRefusedEverywhere(device, device.token);
+  });
+
+  it("a long-lived minted token (expires_in_seconds) is refused too", async () => {
+    const device = await signIn("alice");
+    const minted = await call(`/v1/sessions/${device.session_id}/tokens`, {
+      method: "POST",
+      serviceKey: SERVICE_KEY,
+      json: { expires_in_seconds: 3600 },
+    });
+    const { jwt } = (await minted.json()) as { jwt: string };
+    expect((await call("/v1/me/sessions/active", { token: jwt })).status).toBe(200);
+    await call(`/v1/sessions/${device.session_id}/revoke`, { method: "POST", serviceKey: SERVICE_KEY });
+    await expectRefusedEverywhere(device, jwt);
+  });
+});
+
+describe("a session reported revoked by a signed webhook is refused at once on every route", () => {
+  it("session.revoked from Clerk (revoked elsewhere, e.g. in Clerk's dashboard)", async () => {
+    const device = await signIn("alice");
+    const token = await freshToken(device.session_id);
+    expect((await call("/v1/me/sessions/active", { token })).status).toBe(200);
+    await setSessionStatus(device.session_id, "revoked");
+    const [delivery] = (await webhookDeliveries("session.revoked")).slice(-1);
+    if (!delivery) throw new Error("no delivery");
+    const response = await call("/webhooks/clerk", { method: "POST", headers: delivery.headers, body: delivery.body });
+    expect(response.status).toBe(200);
+    await expectRefusedEverywhere(device, token);
+  });
+});
+
+describe("the revocation reaches other isolates and locations through KV", () => {
+  it("a marker another isolate wrote (this isolate never saw the revoke) refuses the session", async () => {
+    const device = await signIn("alice");
+    const token = await freshToken(device.session_id);
+    expect((await call("/v1/me/sessions/active", { token })).status).toBe(200);
+    expect(isRevokedHere(device.session_id)).toBe(false);
+    // What another location's gateway writes when it revokes (docs/kv-schema.md).
+    await env.SESSION_CACHE.put(
+      `revoked:v1:${device.session_id}`,
+      JSON.stringify({ revoked_at: Date.now(), status: "revoked", source: "gateway" }),
+      { expirationTtl: 3600 },
+    );
+    await expectRefusedEverywhere(device, token);
+    // Learnt once, it is then held in this isolate's memory: no KV read needed next time.
+    expect(isRevokedHere(device.session_id)).toBe(true);
+  });
+
+  it("the isolate that revoked refuses without KV (memory is exact even before KV has it)", async () => {
+    const device = await signIn("alice");
+    const token = await freshToken(device.session_id);
+    await call(`/v1/sessions/${device.session_id}/revoke`, { method: "POST", serviceKey: SERVICE_KEY });
+    await env.SESSION_CACHE.delete(`revoked:v1:${device.session_id}`);
+    expect(isRevokedHere(device.session_id)).toBe(true);
+    await expectRefusedEverywhere(device, token);
+  });
+
+  it("a session that is still active is not refused (the control)", async () => {
+    const device = await signIn("alice");
+    const token = await freshToken(device.session_id);
+    expect((await call("/v1/me/sessions/active", { token })).status).toBe(200);
+    expect(await kvJson(`revoked:v1:${device.session_id}`)).toBeNull();
+  });
+});
+
+describe("a failed revoke changes nothing", () => {
+  it("Clerk refusing the revoke leaves no marker and the token working", async () => {
+    const device = await signIn("alice");
+    const token = await freshToken(device.session_id);
+    await setFault({ method: "POST", path: "/v1/sessions/*/revoke", mode: "503", times: 1 });
+    const revoke = await call(`/v1/sessions/${device.session_id}/revoke`, { method: "POST", serviceKey: SERVICE_KEY });
+    expect(revoke.status).toBe(503);
+    expect(await kvJson(`revoked:v1:${device.session_id}`)).toBeNull();
+    expect(isRevokedHere(device.session_id)).toBe(false);
+    expect((await call("/v1/me/sessions/active", { token })).status).toBe(200);
+  });
+});
