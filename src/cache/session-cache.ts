@@ -42,6 +42,11 @@ export class SessionCache {
     load: () => Promise<Session[]>,
     mustInclude?: string,
   ): Promise<{ sessions: Session[]; cache: CacheStatus; fetchedAt: number }> {
+    if (this.#options.freshSeconds === 0) {
+      // SESSION_CACHE_TTL_SECONDS=0: no cache at all, not even single flight; every read is Clerk's.
+      const sessions = (await load()).filter((s) => s.status === "active");
+      return { sessions: visible(sessions), cache: "MISS", fetchedAt: Date.now() };
+    }
     const now = Date.now();
     const entry = await this.#read(userId);
     const complete = mustInclude === undefined || entry?.sessions.some((s) => s.id === mustInclude);

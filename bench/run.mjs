@@ -1,0 +1,448 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: builds the gateway, the Clerk emulator and the baseline Worker with
+ * `wrangler deploy --dry-run --minify`, runs all of them in ONE Miniflare (workerd)
+ * instance, each on its own loopback socket (`unsafeDirectSockets`, no dev tooling in
+ * the path), and drives them with autocannon. The emulator answers every /v1 call after
+ * LATENCY_MS (30 ms, a round trip to Clerk); the gateways' and the baseline's outbound
+ * fetch goes to it through Miniflare's `outboundService`.
+ *
+ * Prints the table and ratios, writes bench/results/latest.json (and a timestamped copy
+ * with --save), draws docs/benchmarks.svg. Method: docs/benchmarks.md.
+ *
+ * Knobs (env): BENCH_DURATION (s, 10), BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (32),
+ * BENCH_USERS (200), BENCH_SESSIONS_PER_USER (2), BENCH_HERD_USERS (50),
+ * BENCH_HERD_REQUESTS (20 per user), BENCH_LATENCY_MS (30), BENCH_PORT (18790, uses +0..+3).
+ */
+import { execSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+import { buildWorker, describe as describeBundle, measure, ROOT } from "./bundle-size.mjs";
+import { renderSvg } from "./svg.mjs";
+
+const num = (name, fallback) => {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === "" ? fallback : Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number`);
+  return value;
+};
+const DURATION = num("BENCH_DURATION", 10);
+const WARMUP = num("BENCH_WARMUP", 2);
+const CONNECTIONS = num("BENCH_CONNECTIONS", 32);
+const USERS = num("BENCH_USERS", 200);
+const SESSIONS_PER_USER = num("BENCH_SESSIONS_PER_USER", 2);
+const HERD_USERS = num("BENCH_HERD_USERS", 50);
+const HERD_REQUESTS = num("BENCH_HERD_REQUESTS", 20);
+const LATENCY_MS = num("BENCH_LATENCY_MS", 30);
+const PORT = num("BENCH_PORT", 18790);
+const SAVE = process.argv.includes("--save");
+
+const HOST = "127.0.0.1";
+const ORIGIN = "http://localhost:8787";
+const COMPAT = "2026-10-01";
+const SECRET_KEY = "sk_test_localDevEmulatorKey_notASecret_0123456789";
+const PUBLISHABLE_KEY = "pk_test_aGFwcHktaGlwcG8tNDIuY2xlcmsuYWNjb3VudHMuZGV2JA";
+// Outbound fetch of every Worker but the emulator lands on the emulator, host preserved:
+// the gateway calls "Clerk" at its real origin and never reaches the network.
+const API_URL = "https://api.clerk.com";
+const ports = { gateway: PORT, nocache: PORT + 1, baseline: PORT + 2, emulator: PORT + 3 };
+const url = (name, path) => `http://${HOST}:${ports[name]}${path}`;
+
+// ---------------------------------------------------------------- build
+const dist = join(ROOT, "bench", "dist");
+console.log("building the gateway, the emulator and the baseline (wrangler deploy --dry-run --minify) …");
+const scripts = {
+  gateway: buildWorker("wrangler.toml", join(dist, "gateway")),
+  emulator: buildWorker("emulator/wrangler.toml", join(dist, "emulator")),
+  baseline: buildWorker("bench/baseline/wrangler.toml", join(dist, "baseline")),
+};
+const bundle = measure(scripts.gateway);
+console.log(describeBundle(bundle));
+
+// ---------------------------------------------------------------- runtime
+const gatewayVars = {
+  CLERK_SECRET_KEY: SECRET_KEY,
+  CLERK_PUBLISHABLE_KEY: PUBLISHABLE_KEY,
+  CLERK_API_URL: API_URL,
+  CLERK_API_VERSION: "2026-05-12",
+  CLERK_AUTHORIZED_PARTIES: `${ORIGIN},http://127.0.0.1:8787`,
+  GATEWAY_API_KEYS: "gw_dev_localServiceKey_0001",
+  SESSION_CACHE_TTL_SECONDS: "30",
+};
+const direct = (name) => [{ host: HOST, port: ports[name] }];
+const mf = new Miniflare(
+  convertV4MiniflareOptions({
+    log: new Log(LogLevel.WARN),
+    cf: false,
+    // Every request writes a JSON log line; discard them here (they still cost the Worker the console.log).
+    handleStructuredLogs: () => {},
+    workers: [
+      {
+        name: "gateway",
+        modules: true,
+        scriptPath: scripts.gateway,
+        compatibilityDate: COMPAT,
+        bindings: gatewayVars,
+        kvNamespaces: { SESSION_CACHE: "bench-gateway" },
+        outboundService: "clerk-emulator",
+        unsafeDirectSockets: direct("gateway"),
+      },
+      {
+        name: "gateway-nocache",
+        modules: true,
+        scriptPath: scripts.gateway,
+        compatibilityDate: COMPAT,
+        // 0 disables the session cache: every /v1/me/sessions/active read goes to Clerk.
+        bindings: { ...gatewayVars, SESSION_CACHE_TTL_SECONDS: "0" },
+        kvNamespaces: { SESSION_CACHE: "bench-gateway-nocache" },
+        outboundService: "clerk-emulator",
+        unsafeDirectSockets: direct("nocache"),
+      },
+      {
+        name: "baseline",
+        modules: true,
+        scriptPath: scripts.baseline,
+        compatibilityDate: COMPAT,
+        compatibilityFlags: ["nodejs_compat"],
+        bindings: {
+          CLERK_SECRET_KEY: SECRET_KEY,
+          CLERK_API_URL: API_URL,
+          CLERK_AUTHORIZED_PARTIES: gatewayVars.CLERK_AUTHORIZED_PARTIES,
+        },
+        outboundService: "clerk-emulator",
+        unsafeDirectSockets: direct("baseline"),
+      },
+      {
+        name: "clerk-emulator",
+        modules: true,
+        scriptPath: scripts.emulator,
+        compatibilityDate: COMPAT,
+        bindings: {
+          CLERK_SECRET_KEY: SECRET_KEY,
+          CLERK_PUBLISHABLE_KEY: PUBLISHABLE_KEY,
+          CLERK_WEBHOOK_SIGNING_SECRET: "whsec_bG9jYWwtZGV2LWVtdWxhdG9yLXdlYmhvb2tz",
+          INSTANCE_ID: "ins_2happyHippo42EmulatorInstance",
+          LATENCY_MS: String(LATENCY_MS),
+          DEFAULT_AZP: ORIGIN,
+        },
+        unsafeDirectSockets: direct("emulator"),
+      },
+    ],
+  }),
+);
+
+let stopping = false;
+async function stop(code) {
+  if (stopping) return;
+  stopping = true;
+  await mf.dispose().catch(() => {});
+  process.exit(code);
+}
+process.on("SIGINT", () => stop(130));
+process.on("SIGTERM", () => stop(143));
+
+async function json(method, target, body) {
+  const res = await fetch(target, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json", origin: ORIGIN },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${method} ${target}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function pool(items, limit, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i], i);
+      }
+    }),
+  );
+  return out;
+}
+
+const emulator = {
+  users: (prefix, n) =>
+    pool(
+      Array.from({ length: n }, (_, i) => `${prefix}_${String(i).padStart(4, "0")}`),
+      8,
+      async (username) => (await json("POST", url("emulator", "/__emulator/users"), { username })).id,
+    ),
+  signIn: (userId) => json("POST", url("emulator", "/__dev/sign_in"), { user_id: userId, origin: ORIGIN }),
+  /** A fresh 60 s token for each session (tokens must not expire mid-scenario). */
+  tokens: (sessionIds) =>
+    pool(
+      sessionIds,
+      8,
+      async (sid) => (await json("POST", url("emulator", `/__dev/sessions/${sid}/token`), { origin: ORIGIN })).jwt,
+    ),
+  clearCalls: () => json("DELETE", url("emulator", "/__emulator/calls")),
+  calls: async () => (await json("GET", url("emulator", "/__emulator/calls"))).calls.length,
+};
+
+/**
+ * autocannon run. With a `requests` list, connection i starts at its own offset in it, so
+ * the connections spread over all users and tokens instead of walking the list in step.
+ */
+function cannon(opts) {
+  const connections = opts.connections ?? CONNECTIONS;
+  const list = opts.requests;
+  let client = 0;
+  const setupClient = list
+    ? (c) => {
+        const offset = Math.floor((client++ * list.length) / connections) % list.length;
+        c.setRequests([...list.slice(offset), ...list.slice(0, offset)]);
+      }
+    : undefined;
+  return new Promise((resolve, reject) => {
+    autocannon(
+      { connections, pipelining: 1, timeout: 10, ...opts, ...(setupClient ? { setupClient } : {}) },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+  });
+}
+
+/** Serial requests after a run: the gateway's own Server-Timing (verify, cache, upstream, total), averaged. */
+async function serverTiming(target, tokens, n = 50) {
+  const sums = {};
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    const token = tokens?.[(i * 7) % tokens.length];
+    const res = await fetch(target, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+    await res.arrayBuffer();
+    const header = res.headers.get("server-timing");
+    if (!header) continue;
+    count++;
+    for (const part of header.split(",")) {
+      const m = /^\s*([\w-]+);dur=([\d.]+)/.exec(part);
+      if (m) sums[m[1]] = (sums[m[1]] ?? 0) + Number(m[2]);
+    }
+  }
+  return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, Number((v / Math.max(count, 1)).toFixed(2))]));
+}
+
+const requestsFor = (path, tokens) =>
+  tokens.map((token) => ({ method: "GET", path, headers: { authorization: `Bearer ${token}` } }));
+
+/** Checks a scenario's route answers 200 before measuring it. */
+async function probe(target, token) {
+  const res = await fetch(target, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`probe ${target}: ${res.status} ${body.slice(0, 300)}`);
+  return res;
+}
+
+/** Warm-up, then a measured run; upstream calls counted over the measured run only. */
+async function scenario(name, label, base, { path, tokens, prime = false }) {
+  process.stdout.write(`  ${label} … `);
+  const requests = tokens ? requestsFor(path, tokens) : undefined;
+  await probe(`${base}${path}`, tokens?.[0]);
+  if (prime && tokens) await pool(tokens, 16, (t) => probe(`${base}${path}`, t));
+  if (WARMUP > 0) await cannon({ url: `${base}${path}`, duration: WARMUP, ...(requests ? { requests } : {}) });
+  await emulator.clearCalls();
+  const r = await cannon({ url: `${base}${path}`, duration: DURATION, ...(requests ? { requests } : {}) });
+  const upstream = await emulator.calls();
+  const row = summarise(name, label, r, upstream);
+  row.serverTimingMs = await serverTiming(`${base}${path}`, tokens);
+  console.log(`${row.rps.toFixed(0)} req/s`);
+  return row;
+}
+
+function summarise(name, label, r, upstream) {
+  const total = r.requests.total;
+  return {
+    name,
+    label,
+    rps: r.requests.average,
+    requests: total,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    max: r.latency.max,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+    upstreamCalls: upstream,
+    upstreamPerRequest: total > 0 ? upstream / total : 0,
+    durationS: r.duration,
+  };
+}
+
+// ---------------------------------------------------------------- run
+const rows = [];
+let exitCode = 0;
+try {
+  await mf.ready;
+  await probe(url("gateway", "/healthz"));
+  await probe(url("emulator", "/__dev/users"));
+  console.log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model?.trim()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; Node ${process.version}; ` +
+      `server and load generator share the cores`,
+  );
+  console.log(
+    `setup: ${USERS} users × ${SESSIONS_PER_USER} sessions, ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s per scenario, emulator LATENCY_MS=${LATENCY_MS}`,
+  );
+
+  const userIds = await emulator.users("bench", USERS);
+  const sessionIds = (
+    await pool(
+      userIds.flatMap((id) => Array.from({ length: SESSIONS_PER_USER }, () => id)),
+      8,
+      (id) => emulator.signIn(id),
+    )
+  ).map((s) => s.session_id);
+
+  console.log("scenarios:");
+  rows.push(await scenario("healthz", "GET /healthz", url("gateway", ""), { path: "/healthz" }));
+
+  let tokens = await emulator.tokens(sessionIds);
+  rows.push(
+    await scenario("cached", "/v1/me/sessions/active, warm cache", url("gateway", ""), {
+      path: "/v1/me/sessions/active",
+      tokens,
+      prime: true,
+    }),
+  );
+
+  tokens = await emulator.tokens(sessionIds);
+  rows.push(
+    await scenario("nocache", "same, cache disabled (TTL 0)", url("nocache", ""), {
+      path: "/v1/me/sessions/active",
+      tokens,
+    }),
+  );
+
+  tokens = await emulator.tokens(sessionIds);
+  rows.push(
+    await scenario("baseline", "baseline: @clerk/backend per request", url("baseline", ""), {
+      path: "/v1/me/sessions/active",
+      tokens,
+    }),
+  );
+
+  // Thundering herd: users the gateway has never seen, HERD_REQUESTS concurrent first requests each.
+  process.stdout.write("  thundering herd … ");
+  const herdUsers = await emulator.users("herd", HERD_USERS);
+  const herdSessions = (await pool(herdUsers, 8, (id) => emulator.signIn(id))).map((s) => s.session_id);
+  const herdTokens = await emulator.tokens(herdSessions);
+  const herdRequests = requestsFor("/v1/me/sessions/active", herdTokens);
+  const herdTotal = HERD_USERS * HERD_REQUESTS;
+  // Verify the tokens' keys are loaded (JWKS) without touching the herd users' cache entries.
+  await probe(url("gateway", "/healthz"));
+  await emulator.clearCalls();
+  const herd = await cannon({
+    url: url("gateway", "/v1/me/sessions/active"),
+    connections: Math.min(herdTotal, HERD_USERS * 4),
+    amount: herdTotal,
+    requests: herdRequests,
+  });
+  const herdRow = summarise(
+    "herd",
+    `thundering herd: ${HERD_USERS} new users × ${HERD_REQUESTS}`,
+    herd,
+    await emulator.calls(),
+  );
+  herdRow.rps = herd.requests.total / Math.max(herd.duration, 0.001);
+  rows.push(herdRow);
+  console.log(`${herdRow.upstreamCalls} upstream calls for ${herdRow.requests} requests`);
+} catch (error) {
+  console.error(error);
+  exitCode = 1;
+}
+
+if (rows.length > 0) {
+  const by = Object.fromEntries(rows.map((r) => [r.name, r]));
+  const ratios = {};
+  if (by.cached && by.healthz) {
+    ratios.cachedVsHealthzThroughput = by.cached.rps / by.healthz.rps;
+    ratios.cachedP99MinusHealthzP99Ms = by.cached.p99 - by.healthz.p99;
+  }
+  if (by.cached && by.baseline) ratios.cachedVsBaselineThroughput = by.cached.rps / by.baseline.rps;
+  if (by.cached && by.nocache) ratios.cachedVsNocacheThroughput = by.cached.rps / by.nocache.rps;
+  if (by.herd) ratios.herdUpstreamCallsPerUser = by.herd.upstreamCalls / HERD_USERS;
+
+  printTable(rows, ratios);
+  console.log(describeBundle(bundle));
+
+  const result = {
+    date: new Date().toISOString(),
+    commit: gitCommit(),
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model?.trim(),
+      memoryGiB: Number((totalmem() / 2 ** 30).toFixed(1)),
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      note: "server (workerd) and load generator (autocannon) share the same cores",
+    },
+    method: {
+      runtime: "miniflare (workerd), one instance, unsafeDirectSockets per Worker",
+      loadGenerator: "autocannon 9, loopback",
+      durationS: DURATION,
+      warmupS: WARMUP,
+      connections: CONNECTIONS,
+      users: USERS,
+      sessionsPerUser: SESSIONS_PER_USER,
+      herdUsers: HERD_USERS,
+      herdRequestsPerUser: HERD_REQUESTS,
+      upstreamLatencyMs: LATENCY_MS,
+    },
+    bundle: { minifiedBytes: bundle.minifiedBytes, gzipBytes: bundle.gzipBytes, budgetBytes: bundle.budgetBytes },
+    scenarios: rows,
+    ratios,
+    targets: { cachedVsHealthzThroughput: 0.8, cachedVsBaselineThroughput: 10, cachedP99MinusHealthzP99Ms: 2 },
+  };
+  const resultsDir = join(ROOT, "bench", "results");
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, "latest.json"), `${JSON.stringify(result, null, 2)}\n`);
+  if (SAVE)
+    writeFileSync(
+      join(resultsDir, `${result.date.replace(/[:.]/g, "-")}.json`),
+      `${JSON.stringify(result, null, 2)}\n`,
+    );
+  writeFileSync(join(ROOT, "docs", "benchmarks.svg"), renderSvg(result));
+  console.log("wrote bench/results/latest.json and docs/benchmarks.svg");
+}
+
+await stop(exitCode);
+
+function printTable(rows, ratios) {
+  const head = ["scenario", "req/s", "p50 ms", "p99 ms", "upstream calls", "per request", "non-2xx"];
+  const body = rows.map((r) => [
+    r.label,
+    r.rps.toFixed(0),
+    r.p50.toFixed(2),
+    r.p99.toFixed(2),
+    String(r.upstreamCalls),
+    r.upstreamPerRequest.toFixed(3),
+    String(r.non2xx + r.errors),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const line = (cells) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
+  console.log("");
+  console.log(line(head));
+  console.log(`|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`);
+  for (const row of body) console.log(line(row));
+  console.log("");
+  const fmt = (v, d = 2) => (v === undefined ? "n/a" : v.toFixed(d));
+  console.log(`cached / healthz throughput:   ${fmt(ratios.cachedVsHealthzThroughput)}x  (target ≥ 0.8x)`);
+  console.log(`cached / baseline throughput:  ${fmt(ratios.cachedVsBaselineThroughput, 1)}x  (target ≥ 10x)`);
+  console.log(`cached p99 − healthz p99:      ${fmt(ratios.cachedP99MinusHealthzP99Ms)} ms  (target ≤ 2 ms)`);
+  console.log(`cached / cache-disabled:       ${fmt(ratios.cachedVsNocacheThroughput, 1)}x`);
+  console.log(`herd upstream calls per user:  ${fmt(ratios.herdUpstreamCallsPerUser)}  (single flight: 1)`);
+}
+
+function gitCommit() {
+  try {
+    return execSync("git rev-parse --short HEAD", { cwd: ROOT }).toString().trim();
+  } catch {
+    return null;
+  }
+}
