@@ -2,6 +2,7 @@ import type { Session } from "../clerk/schemas";
 import { ApiError, upstreamUnavailable } from "../errors";
 import { ActiveSessionsEntry, kvKeys, readEntry } from "./kv-schema";
 import { queuedValue, writeCoalesced } from "./kv-writer";
+import { SESSION_LIST_MEMORY_MS, sessionListMemory } from "./memory";
 import { isRevokedHere } from "./revocations";
 
 /**
@@ -90,12 +91,20 @@ export class SessionCache {
     const key = kvKeys.activeSessions(userId);
     const queued = queuedValue(key);
     if (queued !== undefined) return queued === null ? null : (JSON.parse(queued) as ActiveSessionsEntry);
-    return readEntry(this.#kv, key, ActiveSessionsEntry);
+    // Memory (L1) holds the parsed KV entry with its own fetched_at: freshness is judged as for KV.
+    const remembered = sessionListMemory.get(key) as ActiveSessionsEntry | undefined;
+    if (remembered) return remembered;
+    const entry = await readEntry(this.#kv, key, ActiveSessionsEntry);
+    if (entry) sessionListMemory.set(key, entry, Math.min(SESSION_LIST_MEMORY_MS, this.#options.freshSeconds * 1000));
+    return entry;
   }
 
   #write(userId: string, entry: ActiveSessionsEntry): Promise<void> {
+    const key = kvKeys.activeSessions(userId);
+    // Until KV has the new value, reads see the queued one; a copy read meanwhile is dropped once it landed.
+    sessionListMemory.delete(key);
     const ttl = this.#options.freshSeconds + this.#options.staleSeconds;
-    return writeCoalesced(this.#kv, kvKeys.activeSessions(userId), JSON.stringify(entry), ttl);
+    return writeCoalesced(this.#kv, key, JSON.stringify(entry), ttl).finally(() => sessionListMemory.delete(key));
   }
 
   #refill(userId: string, load: () => Promise<Session[]>): Promise<ActiveSessionsEntry> {
