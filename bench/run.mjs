@@ -39,6 +39,9 @@ const HERD_REQUESTS = num("BENCH_HERD_REQUESTS", 20);
 const LATENCY_MS = num("BENCH_LATENCY_MS", 30);
 const PORT = num("BENCH_PORT", 18790);
 const SAVE = process.argv.includes("--save");
+/** BENCH_SCENARIOS=healthz,cached runs only those (for profiling); the result goes to bench/results/partial.tmp.json. */
+const ONLY = process.env.BENCH_SCENARIOS ? new Set(process.env.BENCH_SCENARIOS.split(",")) : null;
+const wanted = (name) => !ONLY || ONLY.has(name);
 
 const HOST = "127.0.0.1";
 const ORIGIN = "http://localhost:8787";
@@ -242,6 +245,7 @@ async function probe(target, token) {
 
 /** Warm-up, then a measured run; upstream calls counted over the measured run only. */
 async function scenario(name, label, base, { path, tokens, prime = false }) {
+  if (!wanted(name)) return null;
   process.stdout.write(`  ${label} … `);
   const requests = tokens ? requestsFor(path, tokens) : undefined;
   await probe(`${base}${path}`, tokens?.[0]);
@@ -276,6 +280,7 @@ function summarise(name, label, r, upstream) {
 
 // ---------------------------------------------------------------- run
 const rows = [];
+const pushRow = (row) => row && rows.push(row);
 let exitCode = 0;
 try {
   await mf.ready;
@@ -299,10 +304,10 @@ try {
   ).map((s) => s.session_id);
 
   console.log("scenarios:");
-  rows.push(await scenario("healthz", "GET /healthz", url("gateway", ""), { path: "/healthz" }));
+  pushRow(await scenario("healthz", "GET /healthz", url("gateway", ""), { path: "/healthz" }));
 
   let tokens = await emulator.tokens(sessionIds);
-  rows.push(
+  pushRow(
     await scenario("cached", "/v1/me/sessions/active, warm cache", url("gateway", ""), {
       path: "/v1/me/sessions/active",
       tokens,
@@ -311,7 +316,7 @@ try {
   );
 
   tokens = await emulator.tokens(sessionIds);
-  rows.push(
+  pushRow(
     await scenario("nocache", "same, cache disabled (TTL 0)", url("nocache", ""), {
       path: "/v1/me/sessions/active",
       tokens,
@@ -319,13 +324,20 @@ try {
   );
 
   tokens = await emulator.tokens(sessionIds);
-  rows.push(
+  pushRow(
     await scenario("baseline", "baseline: @clerk/backend per request", url("baseline", ""), {
       path: "/v1/me/sessions/active",
       tokens,
     }),
   );
 
+  if (wanted("herd")) await herdScenario();
+} catch (error) {
+  console.error(error);
+  exitCode = 1;
+}
+
+async function herdScenario() {
   // Thundering herd: users the gateway has never seen, HERD_REQUESTS concurrent first requests each.
   process.stdout.write("  thundering herd … ");
   const herdUsers = await emulator.users("herd", HERD_USERS);
@@ -351,9 +363,6 @@ try {
   herdRow.rps = herd.requests.total / Math.max(herd.duration, 0.001);
   rows.push(herdRow);
   console.log(`${herdRow.upstreamCalls} upstream calls for ${herdRow.requests} requests`);
-} catch (error) {
-  console.error(error);
-  exitCode = 1;
 }
 
 if (rows.length > 0) {
@@ -400,6 +409,11 @@ if (rows.length > 0) {
   };
   const resultsDir = join(ROOT, "bench", "results");
   mkdirSync(resultsDir, { recursive: true });
+  if (ONLY) {
+    writeFileSync(join(resultsDir, "partial.tmp.json"), `${JSON.stringify(result, null, 2)}\n`);
+    console.log("wrote bench/results/partial.tmp.json (partial run)");
+    await stop(exitCode);
+  }
   writeFileSync(join(resultsDir, "latest.json"), `${JSON.stringify(result, null, 2)}\n`);
   if (SAVE)
     writeFileSync(

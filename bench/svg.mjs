@@ -23,6 +23,7 @@ export function renderSvg(result) {
   const out = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="13">`,
+    `<title>clerk-session-gateway benchmark: throughput and latency per scenario</title>`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="20" y="28" font-size="17" font-weight="600">clerk-session-gateway: npm run bench</text>`,
     `<text x="20" y="48" fill="#555">${esc(
