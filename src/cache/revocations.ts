@@ -1,5 +1,6 @@
 import { kvKeys, REVOCATION_TTL_SECONDS, RevocationEntry, readEntry } from "./kv-schema";
 import { queuedValue, writeCoalesced } from "./kv-writer";
+import { notRevokedMemory, REVOCATION_NEGATIVE_MEMORY_MS } from "./memory";
 
 /**
  * Sessions the gateway must refuse even though their tokens still verify (Clerk keeps a
@@ -35,12 +36,16 @@ export async function isRevoked(kv: KVNamespace, sessionId: string): Promise<boo
   if (isRevokedHere(sessionId)) return true;
   const key = kvKeys.revoked(sessionId);
   if (typeof queuedValue(key) === "string") return true;
+  // "Not revoked" is believed for REVOCATION_NEGATIVE_MEMORY_MS (1 s): the bound it adds to a revocation made elsewhere.
+  if (notRevokedMemory.get(sessionId)) return false;
   const entry = await readEntry(kv, key, RevocationEntry);
   if (entry) rememberRevoked(sessionId);
+  else notRevokedMemory.set(sessionId, true, REVOCATION_NEGATIVE_MEMORY_MS);
   return entry !== null;
 }
 
 function rememberRevoked(sessionId: string) {
+  notRevokedMemory.delete(sessionId);
   if (revokedHere.size >= MAX_REMEMBERED) {
     const oldest = revokedHere.keys().next().value;
     if (oldest !== undefined) revokedHere.delete(oldest);
