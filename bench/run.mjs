@@ -10,7 +10,7 @@
  * Prints the table and ratios, writes bench/results/latest.json (and a timestamped copy
  * with --save), draws docs/benchmarks.svg. Method: docs/benchmarks.md.
  *
- * Knobs (env): BENCH_DURATION (s, 10), BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (32),
+ * Knobs (env): BENCH_ROUNDS (3), BENCH_DURATION (s per run, 5), BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (32),
  * BENCH_USERS (200), BENCH_SESSIONS_PER_USER (2), BENCH_HERD_USERS (50),
  * BENCH_HERD_REQUESTS (20 per user), BENCH_LATENCY_MS (30), BENCH_PORT (18790, uses +0..+3).
  */
@@ -29,7 +29,8 @@ const num = (name, fallback) => {
   if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number`);
   return value;
 };
-const DURATION = num("BENCH_DURATION", 10);
+const DURATION = num("BENCH_DURATION", 5);
+const ROUNDS = Math.max(1, num("BENCH_ROUNDS", 3));
 const WARMUP = num("BENCH_WARMUP", 2);
 const CONNECTIONS = num("BENCH_CONNECTIONS", 32);
 const USERS = num("BENCH_USERS", 200);
@@ -244,20 +245,49 @@ async function probe(target, token) {
 }
 
 /** Warm-up, then a measured run; upstream calls counted over the measured run only. */
-async function scenario(name, label, base, { path, tokens, prime = false }) {
-  if (!wanted(name)) return null;
-  process.stdout.write(`  ${label} … `);
+/** One measured run of a scenario: warm-up, then DURATION s; upstream calls counted over the measured part only. */
+async function measureOnce(spec, tokens) {
+  const { base, path } = spec;
   const requests = tokens ? requestsFor(path, tokens) : undefined;
   await probe(`${base}${path}`, tokens?.[0]);
-  if (prime && tokens) await pool(tokens, 16, (t) => probe(`${base}${path}`, t));
+  if (spec.prime && tokens) await pool(tokens, 16, (t) => probe(`${base}${path}`, t));
   if (WARMUP > 0) await cannon({ url: `${base}${path}`, duration: WARMUP, ...(requests ? { requests } : {}) });
   await emulator.clearCalls();
   const r = await cannon({ url: `${base}${path}`, duration: DURATION, ...(requests ? { requests } : {}) });
-  const upstream = await emulator.calls();
-  const row = summarise(name, label, r, upstream);
+  const row = summarise(spec.name, spec.label, r, await emulator.calls());
   row.serverTimingMs = await serverTiming(`${base}${path}`, tokens);
-  console.log(`${row.rps.toFixed(0)} req/s`);
   return row;
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** Rounds of runs of every scenario in turn, so background load hits all of them alike; medians per scenario. */
+function aggregate(runs) {
+  const first = runs[0];
+  const sum = (k) => runs.reduce((acc, r) => acc + r[k], 0);
+  const requests = sum("requests");
+  const upstreamCalls = sum("upstreamCalls");
+  const timingKeys = Object.keys(first.serverTimingMs ?? {});
+  return {
+    name: first.name,
+    label: first.label,
+    rps: median(runs.map((r) => r.rps)),
+    p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => r.p99)),
+    max: Math.max(...runs.map((r) => r.max)),
+    requests,
+    non2xx: sum("non2xx"),
+    errors: sum("errors"),
+    upstreamCalls,
+    upstreamPerRequest: requests > 0 ? upstreamCalls / requests : 0,
+    durationS: sum("durationS"),
+    serverTimingMs: Object.fromEntries(timingKeys.map((k) => [k, median(runs.map((r) => r.serverTimingMs?.[k] ?? 0))])),
+    rounds: runs.map((r) => ({ rps: r.rps, p50: r.p50, p99: r.p99, upstreamCalls: r.upstreamCalls, requests: r.requests })),
+  };
 }
 
 function summarise(name, label, r, upstream) {
@@ -291,7 +321,7 @@ try {
       `server and load generator share the cores`,
   );
   console.log(
-    `setup: ${USERS} users × ${SESSIONS_PER_USER} sessions, ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s per scenario, emulator LATENCY_MS=${LATENCY_MS}`,
+    `setup: ${USERS} users × ${SESSIONS_PER_USER} sessions, ${CONNECTIONS} connections, ${ROUNDS} rounds × (${WARMUP} s warm-up + ${DURATION} s) per scenario, emulator LATENCY_MS=${LATENCY_MS}`,
   );
 
   const userIds = await emulator.users("bench", USERS);
@@ -303,33 +333,43 @@ try {
     )
   ).map((s) => s.session_id);
 
-  console.log("scenarios:");
-  pushRow(await scenario("healthz", "GET /healthz", url("gateway", ""), { path: "/healthz" }));
-
-  let tokens = await emulator.tokens(sessionIds);
-  pushRow(
-    await scenario("cached", "/v1/me/sessions/active, warm cache", url("gateway", ""), {
+  const specs = [
+    { name: "healthz", label: "GET /healthz", base: url("gateway", ""), path: "/healthz" },
+    {
+      name: "cached",
+      label: "/v1/me/sessions/active, warm cache",
+      base: url("gateway", ""),
       path: "/v1/me/sessions/active",
-      tokens,
+      auth: true,
       prime: true,
-    }),
-  );
-
-  tokens = await emulator.tokens(sessionIds);
-  pushRow(
-    await scenario("nocache", "same, cache disabled (TTL 0)", url("nocache", ""), {
+    },
+    {
+      name: "nocache",
+      label: "same, cache disabled (TTL 0)",
+      base: url("nocache", ""),
       path: "/v1/me/sessions/active",
-      tokens,
-    }),
-  );
-
-  tokens = await emulator.tokens(sessionIds);
-  pushRow(
-    await scenario("baseline", "baseline: @clerk/backend per request", url("baseline", ""), {
+      auth: true,
+    },
+    {
+      name: "baseline",
+      label: "baseline: @clerk/backend per request",
+      base: url("baseline", ""),
       path: "/v1/me/sessions/active",
-      tokens,
-    }),
-  );
+      auth: true,
+    },
+  ].filter((spec) => wanted(spec.name));
+  const runs = Object.fromEntries(specs.map((spec) => [spec.name, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    console.log(`round ${round}/${ROUNDS}:`);
+    for (const spec of specs) {
+      // Tokens live 60 s: fresh ones right before each run.
+      const tokens = spec.auth ? await emulator.tokens(sessionIds) : undefined;
+      const row = await measureOnce(spec, tokens);
+      runs[spec.name].push(row);
+      console.log(`  ${spec.label.padEnd(38)} ${row.rps.toFixed(0).padStart(6)} req/s  p99 ${row.p99} ms`);
+    }
+  }
+  for (const spec of specs) pushRow(aggregate(runs[spec.name]));
 
   if (wanted("herd")) await herdScenario();
 } catch (error) {
@@ -393,7 +433,8 @@ if (rows.length > 0) {
     method: {
       runtime: "miniflare (workerd), one instance, unsafeDirectSockets per Worker",
       loadGenerator: "autocannon 9, loopback",
-      durationS: DURATION,
+      rounds: ROUNDS,
+      durationPerRunS: DURATION,
       warmupS: WARMUP,
       connections: CONNECTIONS,
       users: USERS,
