@@ -15,7 +15,7 @@
  * BENCH_HERD_REQUESTS (20 per user), BENCH_LATENCY_MS (30), BENCH_PORT (18790, uses +0..+3).
  */
 import { execSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
@@ -245,6 +245,46 @@ async function probe(target, token) {
 }
 
 /** Warm-up, then a measured run; upstream calls counted over the measured run only. */
+/**
+ * CPU time (ms) the workerd process has used so far, from /proc (Linux): a measure of the
+ * server's cost per request that other load on the machine barely disturbs. null elsewhere.
+ */
+function findWorkerdPid() {
+  const seen = new Set();
+  const walk = (pid) => {
+    if (seen.has(pid)) return null;
+    seen.add(pid);
+    const taskDir = `/proc/${pid}/task`;
+    if (!existsSync(taskDir)) return null;
+    for (const tid of readdirSync(taskDir)) {
+      let children = "";
+      try {
+        children = readFileSync(`${taskDir}/${tid}/children`, "utf8");
+      } catch {}
+      for (const child of children.split(" ").filter(Boolean)) {
+        try {
+          if (readFileSync(`/proc/${child}/comm`, "utf8").trim() === "workerd") return Number(child);
+        } catch {}
+        const deeper = walk(Number(child));
+        if (deeper) return deeper;
+      }
+    }
+    return null;
+  };
+  return walk(process.pid);
+}
+let workerdPid;
+function workerdCpuMs() {
+  workerdPid ??= findWorkerdPid();
+  if (!workerdPid) return null;
+  try {
+    const fields = readFileSync(`/proc/${workerdPid}/stat`, "utf8").split(") ")[1].split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, USER_HZ = 100
+  } catch {
+    return null;
+  }
+}
+
 /** One measured run of a scenario: warm-up, then DURATION s; upstream calls counted over the measured part only. */
 async function measureOnce(spec, tokens) {
   const { base, path } = spec;
@@ -253,8 +293,13 @@ async function measureOnce(spec, tokens) {
   if (spec.prime && tokens) await pool(tokens, 16, (t) => probe(`${base}${path}`, t));
   if (WARMUP > 0) await cannon({ url: `${base}${path}`, duration: WARMUP, ...(requests ? { requests } : {}) });
   await emulator.clearCalls();
+  const cpuBefore = workerdCpuMs();
   const r = await cannon({ url: `${base}${path}`, duration: DURATION, ...(requests ? { requests } : {}) });
+  const cpuAfter = workerdCpuMs();
   const row = summarise(spec.name, spec.label, r, await emulator.calls());
+  // workerd CPU per request (µs): gateway + emulator; for healthz and the warm cache it is the gateway alone.
+  row.workerdCpuUsPerRequest =
+    cpuBefore === null || cpuAfter === null || row.requests === 0 ? null : ((cpuAfter - cpuBefore) * 1000) / row.requests;
   row.serverTimingMs = await serverTiming(`${base}${path}`, tokens);
   return row;
 }
@@ -285,8 +330,17 @@ function aggregate(runs) {
     upstreamCalls,
     upstreamPerRequest: requests > 0 ? upstreamCalls / requests : 0,
     durationS: sum("durationS"),
+    workerdCpuUsPerRequest:
+      first.workerdCpuUsPerRequest === null ? null : median(runs.map((r) => r.workerdCpuUsPerRequest)),
     serverTimingMs: Object.fromEntries(timingKeys.map((k) => [k, median(runs.map((r) => r.serverTimingMs?.[k] ?? 0))])),
-    rounds: runs.map((r) => ({ rps: r.rps, p50: r.p50, p99: r.p99, upstreamCalls: r.upstreamCalls, requests: r.requests })),
+    rounds: runs.map((r) => ({
+      rps: r.rps,
+      p50: r.p50,
+      p99: r.p99,
+      upstreamCalls: r.upstreamCalls,
+      requests: r.requests,
+      workerdCpuUsPerRequest: r.workerdCpuUsPerRequest,
+    })),
   };
 }
 
@@ -412,6 +466,10 @@ if (rows.length > 0) {
     ratios.cachedVsHealthzThroughput = by.cached.rps / by.healthz.rps;
     ratios.cachedP99MinusHealthzP99Ms = by.cached.p99 - by.healthz.p99;
   }
+  if (by.cached?.workerdCpuUsPerRequest && by.healthz?.workerdCpuUsPerRequest) {
+    // Capacity ratio from server CPU per request: what the throughput ratio would be with the cores to itself.
+    ratios.cachedVsHealthzCpuCapacity = by.healthz.workerdCpuUsPerRequest / by.cached.workerdCpuUsPerRequest;
+  }
   if (by.cached && by.baseline) ratios.cachedVsBaselineThroughput = by.cached.rps / by.baseline.rps;
   if (by.cached && by.nocache) ratios.cachedVsNocacheThroughput = by.cached.rps / by.nocache.rps;
   if (by.herd) ratios.herdUpstreamCallsPerUser = by.herd.upstreamCalls / HERD_USERS;
@@ -468,7 +526,7 @@ if (rows.length > 0) {
 await stop(exitCode);
 
 function printTable(rows, ratios) {
-  const head = ["scenario", "req/s", "p50 ms", "p99 ms", "upstream calls", "per request", "non-2xx"];
+  const head = ["scenario", "req/s", "p50 ms", "p99 ms", "upstream calls", "per request", "workerd CPU µs/req", "non-2xx"];
   const body = rows.map((r) => [
     r.label,
     r.rps.toFixed(0),
@@ -476,6 +534,7 @@ function printTable(rows, ratios) {
     r.p99.toFixed(2),
     String(r.upstreamCalls),
     r.upstreamPerRequest.toFixed(3),
+    r.workerdCpuUsPerRequest == null ? "n/a" : r.workerdCpuUsPerRequest.toFixed(0),
     String(r.non2xx + r.errors),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
@@ -488,6 +547,7 @@ function printTable(rows, ratios) {
   console.log("");
   const fmt = (v, d = 2) => (v === undefined ? "n/a" : v.toFixed(d));
   console.log(`cached / healthz throughput:   ${fmt(ratios.cachedVsHealthzThroughput)}x  (target ≥ 0.8x)`);
+  console.log(`cached / healthz CPU capacity:  ${fmt(ratios.cachedVsHealthzCpuCapacity)}x  (healthz CPU/req ÷ cached CPU/req)`);
   console.log(`cached / baseline throughput:  ${fmt(ratios.cachedVsBaselineThroughput, 1)}x  (target ≥ 10x)`);
   console.log(`cached p99 − healthz p99:      ${fmt(ratios.cachedP99MinusHealthzP99Ms)} ms  (target ≤ 2 ms)`);
   console.log(`cached / cache-disabled:       ${fmt(ratios.cachedVsNocacheThroughput, 1)}x`);
