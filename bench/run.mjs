@@ -43,6 +43,9 @@ const SAVE = process.argv.includes("--save");
 /** BENCH_SCENARIOS=healthz,cached runs only those (for profiling); the result goes to bench/results/partial.tmp.json. */
 const ONLY = process.env.BENCH_SCENARIOS ? new Set(process.env.BENCH_SCENARIOS.split(",")) : null;
 const wanted = (name) => !ONLY || ONLY.has(name);
+/** BENCH_PROFILE=cached (a scenario name): CPU profile of the gateway isolate over that scenario's runs, via the inspector. */
+const PROFILE = process.env.BENCH_PROFILE || null;
+const INSPECTOR_PORT = PORT + 10;
 
 const HOST = "127.0.0.1";
 const ORIGIN = "http://localhost:8787";
@@ -81,6 +84,7 @@ const mf = new Miniflare(
   convertV4MiniflareOptions({
     log: new Log(LogLevel.WARN),
     cf: false,
+    ...(PROFILE ? { inspectorPort: INSPECTOR_PORT } : {}),
     // Every request writes a JSON log line; discard them here (they still cost the Worker the console.log).
     handleStructuredLogs: () => {},
     workers: [
@@ -285,6 +289,44 @@ function workerdCpuMs() {
   }
 }
 
+/** Starts V8's sampling profiler in one Worker's isolate (Chrome DevTools protocol on Miniflare's inspector port). */
+async function startProfile(worker) {
+  const { default: WebSocket } = await import("ws");
+  const targets = await (await fetch(`http://${HOST}:${INSPECTOR_PORT}/json`)).json();
+  const target = targets.find((t) => t.title?.includes(worker) || t.id?.includes(worker)) ?? targets[0];
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    ws.once("open", resolve);
+    ws.once("error", reject);
+  });
+  let id = 0;
+  const pending = new Map();
+  ws.on("message", (data) => {
+    const msg = JSON.parse(String(data));
+    if (msg.id && pending.has(msg.id)) {
+      pending.get(msg.id)(msg.result);
+      pending.delete(msg.id);
+    }
+  });
+  const send = (method, params = {}) =>
+    new Promise((resolve) => {
+      const n = ++id;
+      pending.set(n, resolve);
+      ws.send(JSON.stringify({ id: n, method, params }));
+    });
+  await send("Profiler.enable");
+  await send("Profiler.setSamplingInterval", { interval: 100 });
+  await send("Profiler.start");
+  return {
+    async stop(file) {
+      const { profile } = await send("Profiler.stop");
+      writeFileSync(file, JSON.stringify(profile));
+      ws.close();
+      console.log(`  profile written to ${file} (${target.title ?? target.id})`);
+    },
+  };
+}
+
 /** One measured run of a scenario: warm-up, then DURATION s; upstream calls counted over the measured part only. */
 async function measureOnce(spec, tokens) {
   const { base, path } = spec;
@@ -293,13 +335,17 @@ async function measureOnce(spec, tokens) {
   if (spec.prime && tokens) await pool(tokens, 16, (t) => probe(`${base}${path}`, t));
   if (WARMUP > 0) await cannon({ url: `${base}${path}`, duration: WARMUP, ...(requests ? { requests } : {}) });
   await emulator.clearCalls();
+  const profiler = PROFILE === spec.name ? await startProfile("gateway") : null;
   const cpuBefore = workerdCpuMs();
   const r = await cannon({ url: `${base}${path}`, duration: DURATION, ...(requests ? { requests } : {}) });
   const cpuAfter = workerdCpuMs();
+  if (profiler) await profiler.stop(join(ROOT, "bench", "results", `${spec.name}.tmp.cpuprofile`));
   const row = summarise(spec.name, spec.label, r, await emulator.calls());
   // workerd CPU per request (µs): gateway + emulator; for healthz and the warm cache it is the gateway alone.
   row.workerdCpuUsPerRequest =
-    cpuBefore === null || cpuAfter === null || row.requests === 0 ? null : ((cpuAfter - cpuBefore) * 1000) / row.requests;
+    cpuBefore === null || cpuAfter === null || row.requests === 0
+      ? null
+      : ((cpuAfter - cpuBefore) * 1000) / row.requests;
   row.serverTimingMs = await serverTiming(`${base}${path}`, tokens);
   return row;
 }
@@ -526,7 +572,16 @@ if (rows.length > 0) {
 await stop(exitCode);
 
 function printTable(rows, ratios) {
-  const head = ["scenario", "req/s", "p50 ms", "p99 ms", "upstream calls", "per request", "workerd CPU µs/req", "non-2xx"];
+  const head = [
+    "scenario",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "upstream calls",
+    "per request",
+    "workerd CPU µs/req",
+    "non-2xx",
+  ];
   const body = rows.map((r) => [
     r.label,
     r.rps.toFixed(0),
@@ -547,7 +602,9 @@ function printTable(rows, ratios) {
   console.log("");
   const fmt = (v, d = 2) => (v === undefined ? "n/a" : v.toFixed(d));
   console.log(`cached / healthz throughput:   ${fmt(ratios.cachedVsHealthzThroughput)}x  (target ≥ 0.8x)`);
-  console.log(`cached / healthz CPU capacity:  ${fmt(ratios.cachedVsHealthzCpuCapacity)}x  (healthz CPU/req ÷ cached CPU/req)`);
+  console.log(
+    `cached / healthz CPU capacity:  ${fmt(ratios.cachedVsHealthzCpuCapacity)}x  (healthz CPU/req ÷ cached CPU/req)`,
+  );
   console.log(`cached / baseline throughput:  ${fmt(ratios.cachedVsBaselineThroughput, 1)}x  (target ≥ 10x)`);
   console.log(`cached p99 − healthz p99:      ${fmt(ratios.cachedP99MinusHealthzP99Ms)} ms  (target ≤ 2 ms)`);
   console.log(`cached / cache-disabled:       ${fmt(ratios.cachedVsNocacheThroughput, 1)}x`);

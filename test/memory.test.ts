@@ -53,7 +53,10 @@ describe("revocation with memory layers", () => {
     const token = signedIn.token;
     for (let i = 0; i < 3; i++) expect((await call(ACTIVE, { token })).status).toBe(200);
 
-    const revoke = await call(`/v1/sessions/${signedIn.session_id}/revoke`, { method: "POST", serviceKey: SERVICE_KEY });
+    const revoke = await call(`/v1/sessions/${signedIn.session_id}/revoke`, {
+      method: "POST",
+      serviceKey: SERVICE_KEY,
+    });
     expect(revoke.status).toBe(200);
     expect((await call(ACTIVE, { token })).status).toBe(401);
   });

@@ -1,6 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
-import type { GatewayConfig } from "../env";
 import { VERIFIED_TOKEN_MEMORY_MS, verifiedTokens } from "../cache/memory";
+import type { GatewayConfig } from "../env";
 import { ApiError, misconfigured } from "../errors";
 import { SESSION_ID, USER_ID } from "../ids";
 import { jwksStoreFor, type KeyLookupDeps, pemKey } from "./jwks";
@@ -53,7 +53,9 @@ export async function verifySessionToken(token: string, options: VerifyOptions):
   if (token.length > MAX_TOKEN_LENGTH) return fail("too_large");
   if (!COMPACT_JWS.test(token)) return fail("malformed");
   // A token this isolate already verified under this configuration, not yet expired: same answer, no RSA.
-  const remembered = options.ignoreExpiry ? undefined : (verifiedTokens(config).get(token) as SessionClaims | undefined);
+  const remembered = options.ignoreExpiry
+    ? undefined
+    : (verifiedTokens(config).get(token) as SessionClaims | undefined);
   if (remembered && remembered.exp + CLOCK_SKEW_SECONDS > Date.now() / 1000) return { ok: true, claims: remembered };
 
   let header: ReturnType<typeof decodeProtectedHeader>;
