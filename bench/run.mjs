@@ -434,6 +434,8 @@ try {
   ).map((s) => s.session_id);
 
   const specs = [
+    // The runtime's floor: a trivial Worker (the baseline's /healthz: no framework, no middleware).
+    { name: "floor", label: "trivial Worker GET /healthz", base: url("baseline", ""), path: "/healthz" },
     { name: "healthz", label: "GET /healthz", base: url("gateway", ""), path: "/healthz" },
     {
       name: "cached",

@@ -19,7 +19,7 @@ export function renderSvg(result) {
   const bar = (rps) => Math.max(2, (Math.log10(Math.max(rps, 1)) / logMax) * barW);
   const maxLat = Math.max(...rows.map((r) => r.p99), 1);
   const lat = (ms) => Math.max(1, (ms / maxLat) * (latW - 60));
-  const colors = { healthz: "#8c8c8c", cached: "#f38020", nocache: "#4a7bd0", baseline: "#b04a4a", herd: "#6a9c4a" };
+  const colors = { floor: "#c0c0c0", healthz: "#8c8c8c", cached: "#f38020", nocache: "#4a7bd0", baseline: "#b04a4a", herd: "#6a9c4a" };
   const out = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="13">`,
