@@ -17,8 +17,9 @@ export function renderSvg(result) {
   const maxRps = Math.max(...rows.map((r) => r.rps), 1);
   const logMax = Math.log10(maxRps * 1.2);
   const bar = (rps) => Math.max(2, (Math.log10(Math.max(rps, 1)) / logMax) * barW);
-  const maxLat = Math.max(...rows.map((r) => r.p99), 1);
-  const lat = (ms) => Math.max(1, (ms / maxLat) * (latW - 60));
+  // Log scale from 1 ms: the herd's seconds-long tail would flatten every other bar.
+  const maxLat = Math.log10(Math.max(...rows.map((r) => r.p99), 10) * 1.2);
+  const lat = (ms) => Math.max(1, (Math.log10(Math.max(ms, 1)) / maxLat) * (latW - 70));
   const colors = {
     floor: "#c0c0c0",
     healthz: "#8c8c8c",
@@ -39,7 +40,7 @@ export function renderSvg(result) {
       `${result.date.slice(0, 16).replace("T", " ")} UTC · ${result.machine.cpus} cores shared by workerd and autocannon · upstream latency ${result.method.upstreamLatencyMs} ms · bundle ${(result.bundle.gzipBytes / 1024).toFixed(1)} KiB gzip`,
     )}</text>`,
     `<text x="${labelW}" y="${top - 6}" fill="#555">req/s (log scale)</text>`,
-    `<text x="${latX}" y="${top - 6}" fill="#555">latency ms: p50 (dark) / p99 (light)</text>`,
+    `<text x="${latX}" y="${top - 6}" fill="#555">latency ms, log scale: p50 (dark) / p99 (light)</text>`,
   );
   rows.forEach((r, i) => {
     const y = top + i * rowH;
