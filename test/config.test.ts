@@ -32,7 +32,7 @@ describe("bad or missing configuration fails every request with a 500 naming the
     ["CLERK_WEBHOOK_SIGNING_SECRET", "supersecretvalue"],
     ["GATEWAY_API_KEYS", "short"],
     ["JWT_TEMPLATES_ALLOWED", "ok,not ok"],
-    ["SESSION_CACHE_TTL_SECONDS", "0"],
+    ["SESSION_CACHE_TTL_SECONDS", "-1"],
     ["SESSION_CACHE_TTL_SECONDS", "ten"],
     ["ALLOW_PENDING_SESSIONS", "yes"],
     ["UPSTREAM_TIMEOUT_MS", "1"],

@@ -1,4 +1,5 @@
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
+import { VERIFIED_TOKEN_MEMORY_MS, verifiedTokens } from "../cache/memory";
 import type { GatewayConfig } from "../env";
 import { ApiError, misconfigured } from "../errors";
 import { SESSION_ID, USER_ID } from "../ids";
@@ -51,6 +52,11 @@ export async function verifySessionToken(token: string, options: VerifyOptions):
   const { config } = options;
   if (token.length > MAX_TOKEN_LENGTH) return fail("too_large");
   if (!COMPACT_JWS.test(token)) return fail("malformed");
+  // A token this isolate already verified under this configuration, not yet expired: same answer, no RSA.
+  const remembered = options.ignoreExpiry
+    ? undefined
+    : (verifiedTokens(config).get(token) as SessionClaims | undefined);
+  if (remembered && remembered.exp + CLOCK_SKEW_SECONDS > Date.now() / 1000) return { ok: true, claims: remembered };
 
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
@@ -116,6 +122,10 @@ export async function verifySessionToken(token: string, options: VerifyOptions):
   if (sts === "pending" && !config.allowPendingSessions) return fail("session_pending");
   if (fva !== undefined && !(Array.isArray(fva) && fva.length === 2 && fva.every(Number.isInteger))) {
     return fail("bad_claim");
+  }
+  if (!options.ignoreExpiry && typeof payload.exp === "number") {
+    const untilExpiry = (payload.exp + CLOCK_SKEW_SECONDS) * 1000 - now;
+    verifiedTokens(config).set(token, payload, Math.min(VERIFIED_TOKEN_MEMORY_MS, untilExpiry));
   }
   return { ok: true, claims: payload as SessionClaims };
 }

@@ -1,5 +1,6 @@
 import { kvKeys, REVOCATION_TTL_SECONDS, type RevocationEntry } from "./kv-schema";
 import { queuedValue, writeCoalesced } from "./kv-writer";
+import { notRevokedMemory, REVOCATION_NEGATIVE_MEMORY_MS } from "./memory";
 
 /**
  * Sessions the gateway must refuse even though their tokens still verify (Clerk keeps a
@@ -42,14 +43,24 @@ export async function isRevoked(kv: KVNamespace, sessionId: string): Promise<boo
   if (isRevokedHere(sessionId)) return true;
   const key = kvKeys.revoked(sessionId);
   if (typeof queuedValue(key) === "string") return true;
-  const raw = await kv.get(key, { type: "json", cacheTtl: REVOCATION_READ_CACHE_TTL_SECONDS }).catch(() => null);
+  // "Not revoked" is believed for REVOCATION_NEGATIVE_MEMORY_MS (1 s): the bound it adds to a revocation made elsewhere.
+  if (notRevokedMemory.get(sessionId)) return false;
+  let raw: unknown;
+  try {
+    raw = await kv.get(key, { type: "text", cacheTtl: REVOCATION_READ_CACHE_TTL_SECONDS });
+  } catch {
+    // KV unreachable: this isolate's memory is all there is (docs/security.md); nothing is remembered.
+    return false;
+  }
   // Any marker counts, even one that no longer parses: refusing is the safe side of a revocation.
   const revoked = raw !== null;
   if (revoked) rememberRevoked(sessionId);
+  else notRevokedMemory.set(sessionId, true, REVOCATION_NEGATIVE_MEMORY_MS);
   return revoked;
 }
 
 function rememberRevoked(sessionId: string) {
+  notRevokedMemory.delete(sessionId);
   if (revokedHere.size >= MAX_REMEMBERED) {
     const oldest = revokedHere.keys().next().value;
     if (oldest !== undefined) revokedHere.delete(oldest);

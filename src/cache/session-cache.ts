@@ -2,6 +2,7 @@ import type { Session } from "../clerk/schemas";
 import { ApiError, upstreamUnavailable } from "../errors";
 import { ActiveSessionsEntry, kvKeys, readEntry } from "./kv-schema";
 import { queuedValue, writeCoalesced } from "./kv-writer";
+import { SESSION_LIST_MEMORY_MS, sessionListMemory } from "./memory";
 import { isRevokedHere } from "./revocations";
 
 /**
@@ -48,6 +49,11 @@ export class SessionCache {
     /** Receives how long this call waited on Clerk (its own load or one it joined). */
     waited?: { ms: number },
   ): Promise<{ sessions: Session[]; cache: CacheStatus; fetchedAt: number }> {
+    if (this.#options.freshSeconds === 0) {
+      // SESSION_CACHE_TTL_SECONDS=0: no cache at all, not even single flight; every read is Clerk's.
+      const sessions = (await load()).filter((s) => s.status === "active");
+      return { sessions: visible(sessions), cache: "MISS", fetchedAt: Date.now() };
+    }
     const now = Date.now();
     const seenLoad = landed.get(userId)?.seq;
     const entry = await this.#read(userId);
@@ -118,12 +124,20 @@ export class SessionCache {
     const key = kvKeys.activeSessions(userId);
     const queued = queuedValue(key);
     if (queued !== undefined) return queued === null ? null : (JSON.parse(queued) as ActiveSessionsEntry);
-    return readEntry(this.#kv, key, ActiveSessionsEntry);
+    // Memory (L1) holds the parsed KV entry with its own fetched_at: freshness is judged as for KV.
+    const remembered = sessionListMemory.get(key) as ActiveSessionsEntry | undefined;
+    if (remembered) return remembered;
+    const entry = await readEntry(this.#kv, key, ActiveSessionsEntry);
+    if (entry) sessionListMemory.set(key, entry, Math.min(SESSION_LIST_MEMORY_MS, this.#options.freshSeconds * 1000));
+    return entry;
   }
 
   #write(userId: string, entry: ActiveSessionsEntry): Promise<void> {
+    const key = kvKeys.activeSessions(userId);
+    // Until KV has the new value, reads see the queued one; a copy read meanwhile is dropped once it landed.
+    sessionListMemory.delete(key);
     const ttl = this.#options.freshSeconds + this.#options.staleSeconds;
-    return writeCoalesced(this.#kv, kvKeys.activeSessions(userId), JSON.stringify(entry), ttl);
+    return writeCoalesced(this.#kv, key, JSON.stringify(entry), ttl).finally(() => sessionListMemory.delete(key));
   }
 
   #refill(userId: string, load: () => Promise<Session[]>): Promise<ActiveSessionsEntry> {

@@ -7,6 +7,7 @@ import { calls, clearCalls } from "../calls";
 import { contextOf } from "../context";
 import { Errors } from "../errors";
 import { addFault, clearFaults, listFaults, parseFaultSpec } from "../faults";
+import { randomId } from "../ids";
 import { type JsonObject, readJsonObject } from "../params";
 import { findSessions, sessionJSON, setSessionStatus } from "../sessions";
 import { reseed } from "../state";
@@ -46,6 +47,37 @@ admin.get("/webhooks", (c) => c.json({ deliveries: deliveries() }));
 admin.delete("/webhooks", (c) => {
   clearDeliveries();
   return c.json({ deliveries: [] });
+});
+
+/**
+ * Adds a user with no sessions (`{"username"}` → `{"id", "username"}`), for load tests that
+ * need many distinct users; sign them in with `/__dev/sign_in`. Gone on reset. No webhook:
+ * the gateway never reads users.
+ */
+admin.post("/users", async (c) => {
+  const { store } = contextOf(c.req.raw);
+  const body = await readJsonObject(c.req.raw);
+  const username = body.username;
+  if (typeof username !== "string" || !/^[a-z0-9_]{1,64}$/.test(username)) {
+    throw Errors.formParamInvalid("username", "username must be 1-64 characters of a-z, 0-9 and _.");
+  }
+  const existing = [...store.users.values()].find((u) => u.username === username);
+  if (existing) return c.json({ id: existing.id, username });
+  const now = Date.now();
+  const id = randomId("user");
+  store.users.set(id, {
+    id,
+    first_name: username,
+    last_name: "Bench",
+    username,
+    email_address: `${username}@example.com`,
+    email_address_id: randomId("idn"),
+    created_at: now,
+    updated_at: now,
+    last_sign_in_at: null,
+    last_active_at: null,
+  });
+  return c.json({ id, username });
 });
 
 function parseStatus(value: unknown): SessionStatus {

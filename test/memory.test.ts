@@ -1,0 +1,152 @@
+import { reset } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { createApp } from "../src/app";
+import { CLOCK_SKEW_SECONDS } from "../src/auth/session-token";
+import { kvKeys } from "../src/cache/kv-schema";
+import {
+  clearMemory,
+  MemoryTtl,
+  REVOCATION_NEGATIVE_MEMORY_MS,
+  SESSION_LIST_MEMORY_MS,
+  sessionListMemory,
+} from "../src/cache/memory";
+import type { Bindings } from "../src/env";
+import { clearCalls, emulatorCalls, freshToken, resetEmulator, SEED, signIn, tokenWith } from "./support/emulator";
+import { call, gatewayRequest, SERVICE_KEY } from "./support/gateway";
+
+/**
+ * The per-isolate memory layers of src/cache/memory.ts: they make the warm path fast and
+ * must never make the gateway accept or serve what KV and Clerk would not, beyond the
+ * stated bounds.
+ */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const ACTIVE = "/v1/me/sessions/active";
+const listCalls = async () => (await emulatorCalls()).filter((c) => c.path === "/v1/sessions").length;
+
+beforeEach(async () => {
+  await reset();
+  await resetEmulator();
+  clearMemory();
+});
+
+describe("MemoryTtl", () => {
+  it("forgets entries after their time and evicts the oldest beyond its size", () => {
+    const memo = new MemoryTtl<number>(2);
+    memo.set("a", 1, 100, 1_000);
+    expect(memo.get("a", 1_099)).toBe(1);
+    expect(memo.get("a", 1_100)).toBeUndefined();
+    memo.set("a", 1, 100, 2_000);
+    memo.set("b", 2, 100, 2_000);
+    memo.set("c", 3, 100, 2_000);
+    expect(memo.size).toBe(2);
+    expect(memo.get("a", 2_001)).toBeUndefined();
+    expect(memo.get("c", 2_001)).toBe(3);
+    memo.set("d", 4, 0, 2_000);
+    expect(memo.get("d", 2_000)).toBeUndefined();
+  });
+});
+
+describe("revocation with memory layers", () => {
+  it("refuses a session revoked through this isolate at once, though its token and list were just served from memory", async () => {
+    const signedIn = await signIn("alice");
+    const token = signedIn.token;
+    for (let i = 0; i < 3; i++) expect((await call(ACTIVE, { token })).status).toBe(200);
+
+    const revoke = await call(`/v1/sessions/${signedIn.session_id}/revoke`, {
+      method: "POST",
+      serviceKey: SERVICE_KEY,
+    });
+    expect(revoke.status).toBe(200);
+    expect((await call(ACTIVE, { token })).status).toBe(401);
+  });
+
+  it("hides a session revoked through this isolate from the caller's list at once", async () => {
+    const token = await freshToken(SEED.sessions.aliceDesktop.id);
+    const before = (await (await call(ACTIVE, { token })).json()) as Array<{ id: string }>;
+    expect(before.map((s) => s.id)).toContain(SEED.sessions.alicePhone.id);
+    await call(ACTIVE, { token }); // now in memory
+
+    const revoke = await call(`/v1/sessions/${SEED.sessions.alicePhone.id}/revoke`, {
+      method: "POST",
+      serviceKey: SERVICE_KEY,
+    });
+    expect(revoke.status).toBe(200);
+    const after = (await (await call(ACTIVE, { token })).json()) as Array<{ id: string }>;
+    expect(after.map((s) => s.id)).not.toContain(SEED.sessions.alicePhone.id);
+  });
+
+  it(`sees a revocation marker written elsewhere (another isolate) within ${REVOCATION_NEGATIVE_MEMORY_MS} ms`, async () => {
+    const signedIn = await signIn("bob");
+    expect((await call(ACTIVE, { token: signedIn.token })).status).toBe(200);
+    // Another isolate or location revoked it: only KV knows.
+    await env.SESSION_CACHE.put(
+      kvKeys.revoked(signedIn.session_id),
+      JSON.stringify({ revoked_at: Date.now(), status: "revoked", source: "webhook" }),
+    );
+    await sleep(REVOCATION_NEGATIVE_MEMORY_MS + 50);
+    expect((await call(ACTIVE, { token: signedIn.token })).status).toBe(401);
+  });
+});
+
+describe("the session-list memory never serves beyond KV freshness", () => {
+  it("treats a remembered list by its fetched_at: a list that turns stale in memory is re-read from Clerk", async () => {
+    const token = await freshToken(SEED.sessions.aliceDesktop.id);
+    const first = await call(ACTIVE, { token });
+    expect(first.headers.get("X-Cache")).toBe("MISS");
+    await sleep(50); // the write-through to KV lands (waitUntil)
+
+    // The KV entry is 300 ms from the end of its freshness (SESSION_CACHE_TTL_SECONDS = 30).
+    const key = kvKeys.activeSessions(SEED.users.alice.id);
+    const entry = (await env.SESSION_CACHE.get(key, "json")) as { fetched_at: number };
+    await env.SESSION_CACHE.put(key, JSON.stringify({ ...entry, fetched_at: Date.now() - 30_000 + 300 }));
+    sessionListMemory.clear();
+
+    const hit = await call(ACTIVE, { token });
+    expect(hit.headers.get("X-Cache")).toBe("HIT");
+    expect(sessionListMemory.size).toBe(1);
+    await clearCalls();
+    await sleep(400);
+    expect(400).toBeLessThan(SESSION_LIST_MEMORY_MS); // still in memory, no longer fresh
+    const again = await call(ACTIVE, { token });
+    expect(again.headers.get("X-Cache")).toBe("MISS");
+    expect(await listCalls()).toBe(1);
+  });
+
+  it("serves repeated reads from memory with no KV read and no call to Clerk", async () => {
+    const token = await freshToken(SEED.sessions.aliceDesktop.id);
+    await call(ACTIVE, { token });
+    await sleep(50);
+    await clearCalls();
+    for (let i = 0; i < 5; i++) expect((await call(ACTIVE, { token })).headers.get("X-Cache")).toBe("HIT");
+    expect(await listCalls()).toBe(0);
+  });
+});
+
+describe("verified-token memory", () => {
+  it(`never accepts a token past its exp (+${CLOCK_SKEW_SECONDS} s skew), however recently it was verified`, async () => {
+    const now = Math.floor(Date.now() / 1000);
+    // Expired 4 s ago: still inside the 5 s skew, so accepted, and remembered.
+    const token = await tokenWith(SEED.sessions.aliceDesktop.id, { exp: now - 4, iat: now - 64, nbf: now - 74 });
+    expect((await call(ACTIVE, { token })).status).toBe(200);
+    expect((await call(ACTIVE, { token })).status).toBe(200);
+    await sleep(2_100);
+    expect((await call(ACTIVE, { token })).status).toBe(401);
+  });
+});
+
+describe("SESSION_CACHE_TTL_SECONDS=0 disables the session cache", () => {
+  it("sends every read to Clerk and writes nothing to KV", async () => {
+    const bindings = { ...(env as unknown as Bindings), SESSION_CACHE_TTL_SECONDS: "0" } as Bindings;
+    const app = createApp();
+    const token = await freshToken(SEED.sessions.carolDesktop.id);
+    await clearCalls();
+    for (let i = 0; i < 3; i++) {
+      const response = await app.request(gatewayRequest(ACTIVE, { token }), undefined, bindings);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("X-Cache")).toBe("MISS");
+    }
+    expect(await listCalls()).toBe(3);
+    expect(await env.SESSION_CACHE.get(kvKeys.activeSessions(SEED.users.carol.id))).toBeNull();
+  });
+});
