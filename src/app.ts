@@ -5,6 +5,7 @@ import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { waitUntilOf } from "./background";
 import { SessionCache } from "./cache/session-cache";
 import { ClerkClient } from "./clerk/client";
 import { type AppEnv, type Bindings, type GatewayConfig, loadConfig } from "./env";
@@ -38,13 +39,7 @@ const configure = () =>
 const wireServices = () =>
   createMiddleware<AppEnv>(async (c, next) => {
     const config = c.var.config;
-    const waitUntil = (promise: Promise<unknown>) => {
-      try {
-        c.executionCtx.waitUntil(promise);
-      } catch {
-        // app.request() in unit tests has no execution context: the promise still runs.
-      }
-    };
+    const waitUntil = waitUntilOf(c);
     const clerk = new ClerkClient(config, {
       stats: c.var.metrics.upstream,
       // Keeps the gateway's own calls under Clerk's Backend-API limit, which depends on the instance type.

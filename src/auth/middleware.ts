@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
+import { waitUntilOf } from "../background";
 import { isRevoked } from "../cache/revocations";
 import { ClerkClient } from "../clerk/client";
 import type { AppEnv } from "../env";
@@ -129,13 +130,7 @@ const keyDeps = (c: Context<AppEnv>): KeyLookupDeps => ({
   // JWKS reads are not counted against the upstream guard: Clerk does not rate-limit /v1/jwks,
   // and the key store already allows one unknown-kid fetch per interval per isolate.
   clerk: () => new ClerkClient(c.var.config, { stats: c.var.metrics.upstream }),
-  waitUntil: (p) => {
-    try {
-      c.executionCtx.waitUntil(p);
-    } catch {
-      // app.request() without an execution context: the promise still runs.
-    }
-  },
+  waitUntil: waitUntilOf(c),
 });
 
 /**

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { settled } from "../../src/cache/kv-writer";
+import { clearMemory } from "../../src/cache/memory";
 import { clearUpstreamBlocks } from "../../src/clerk/client";
 import {
   clearFaults,
@@ -81,6 +82,8 @@ beforeEach(async () => {
   await resetEmulator();
   await env.SESSION_CACHE.delete(`sessions:v1:${alice.id}`);
   await env.SESSION_CACHE.delete(`sessions:v1:${bob.id}`);
+  // A cold isolate: nothing remembered in front of KV (src/cache/memory.ts).
+  clearMemory();
 });
 
 afterEach(async () => {

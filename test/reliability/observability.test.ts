@@ -50,7 +50,7 @@ describe("every response carries a request id and produces exactly one request l
       }),
       await createApp().request(gatewayRequest("/healthz"), undefined, {
         ...(env as unknown as Bindings),
-        SESSION_CACHE_TTL_SECONDS: "0",
+        SESSION_CACHE_TTL_SECONDS: "-1",
       }),
     ];
     expect(responses.map((r) => r.status)).toEqual([200, 200, 401, 400, 404, 204, 500]);

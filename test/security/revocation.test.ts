@@ -2,6 +2,7 @@ import { reset } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { beforeEach, describe, expect, it } from "vitest";
+import { REVOCATION_NEGATIVE_MEMORY_MS } from "../../src/cache/memory";
 import { isRevokedHere } from "../../src/cache/revocations";
 import {
   clearCalls,
@@ -118,6 +119,9 @@ describe("the revocation reaches other isolates and locations through KV", () =>
       JSON.stringify({ revoked_at: Date.now(), status: "revoked", source: "gateway" }),
       { expirationTtl: 3600 },
     );
+    // This isolate checked the session a moment ago and believes "no marker" for at most
+    // REVOCATION_NEGATIVE_MEMORY_MS: that is the bound a revocation made elsewhere adds here.
+    await new Promise((resolve) => setTimeout(resolve, REVOCATION_NEGATIVE_MEMORY_MS + 50));
     await expectRefusedEverywhere(device, token);
     // Learnt once, it is then held in this isolate's memory: no KV read needed next time.
     expect(isRevokedHere(device.session_id)).toBe(true);
