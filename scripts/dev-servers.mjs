@@ -114,28 +114,30 @@ export async function startDevServers(options) {
     "--log-level",
     "warn",
   ]);
-  const gateway = run("gateway", [
-    "-c",
-    "wrangler.toml",
-    "--ip",
-    HOST,
-    "--port",
-    String(gatewayPort),
-    "--env-file",
-    "emulator/gateway.dev.vars",
-    "--var",
-    `CLERK_API_URL:${emulatorUrl}`,
-    "--var",
-    `CLERK_AUTHORIZED_PARTIES:${parties}`,
-    "--var",
-    `DEV_SIGN_IN_URL:${emulatorUrl}`,
-    "--persist-to",
-    state,
-    "--log-level",
-    "warn",
-  ]);
   try {
+    // One after the other: two `wrangler dev` starting at the same moment can pick the same free
+    // port for their local dev-registry socket and one fails with "Address already in use".
     await waitFor(`${emulatorUrl}/__dev/users`, "The Clerk emulator", emulator, timeoutMs);
+    const gateway = run("gateway", [
+      "-c",
+      "wrangler.toml",
+      "--ip",
+      HOST,
+      "--port",
+      String(gatewayPort),
+      "--env-file",
+      "emulator/gateway.dev.vars",
+      "--var",
+      `CLERK_API_URL:${emulatorUrl}`,
+      "--var",
+      `CLERK_AUTHORIZED_PARTIES:${parties}`,
+      "--var",
+      `DEV_SIGN_IN_URL:${emulatorUrl}`,
+      "--persist-to",
+      state,
+      "--log-level",
+      "warn",
+    ]);
     await waitFor(`http://${HOST}:${gatewayPort}/healthz`, "The gateway", gateway, timeoutMs);
   } catch (error) {
     await stop();
