@@ -7,7 +7,7 @@
  */
 import { seedId } from "./ids";
 import { type DeviceInfo, type JwtTemplateDef, SEED_TEMPLATES, SEED_USER_DEFS, seedRefreshToken } from "./seed";
-import type { SessionActivityJSON, SessionStatus } from "./types";
+import type { SessionActivityJSON, SessionJSON } from "./types";
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
@@ -29,20 +29,8 @@ export interface UserRecord {
   last_active_at: number | null;
 }
 
-export interface SessionRecord {
-  id: string;
-  user_id: string;
-  client_id: string;
-  status: SessionStatus;
-  actor: Record<string, unknown> | null;
-  last_active_organization_id: string | null;
-  last_active_at: number;
-  latest_activity: SessionActivityJSON | null;
-  expire_at: number;
-  abandon_at: number;
-  updated_at: number;
-  created_at: number;
-  tasks: { key: string }[] | null;
+/** A session as the emulator stores it: Clerk's `Session` fields plus what Clerk keeps private. */
+export interface SessionRecord extends Omit<SessionJSON, "object"> {
   /** Opaque `__refresh` value that `POST /v1/sessions/{id}/refresh` must be given. Never serialized. */
   refresh_token: string;
   /** Origin the session signed in from: the `azp` of its session tokens. */
