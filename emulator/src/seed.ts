@@ -7,17 +7,9 @@
  * offsets and turned into absolute times by `state.ts` when it (re)seeds.
  */
 import { seedId } from "./ids";
-import type { SessionStatus } from "./types";
+import type { DeviceInfo, SessionStatus } from "./types";
 
-export interface DeviceInfo {
-  device_type?: string;
-  is_mobile: boolean;
-  browser_name?: string;
-  browser_version?: string;
-  ip_address?: string;
-  city?: string;
-  country?: string;
-}
+export type { DeviceInfo } from "./types";
 
 const MINUTE = 1;
 const HOUR = 60 * MINUTE;

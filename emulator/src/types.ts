@@ -24,9 +24,13 @@ export const SESSION_LIST_STATUSES = [
 ] as const;
 
 /** `SessionActivityResponse`. */
-export interface SessionActivityJSON {
+export interface SessionActivityJSON extends DeviceInfo {
   object: "session_activity";
   id: string;
+}
+
+/** What a session's activity says about the device: the seed and dev sign-in describe devices with it. */
+export interface DeviceInfo {
   device_type?: string;
   is_mobile: boolean;
   browser_name?: string;
