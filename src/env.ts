@@ -1,4 +1,5 @@
 import type { Principal } from "./auth/principal";
+import { isolateMap, jsonBytes } from "./cache/memory";
 import { misconfigured } from "./errors";
 import type { RequestMetrics } from "./observability";
 
@@ -97,7 +98,7 @@ const TEMPLATE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const MIN_SERVICE_KEY_LENGTH = 20;
 
 /** Parsed once per isolate per env object: config parsing stays off the hot path. */
-const parsed = new WeakMap<object, GatewayConfig>();
+const parsed = isolateMap<Bindings, GatewayConfig>("configs", jsonBytes);
 
 export function loadConfig(env: Bindings): GatewayConfig {
   const hit = parsed.get(env);

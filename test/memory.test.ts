@@ -5,11 +5,11 @@ import { createApp } from "../src/app";
 import { CLOCK_SKEW_SECONDS } from "../src/auth/session-token";
 import { kvKeys } from "../src/cache/kv-schema";
 import {
-  clearMemory,
-  MemoryTtl,
+  BoundedMap,
   REVOCATION_NEGATIVE_MEMORY_MS,
+  registeredMap,
+  resetIsolateMemory,
   SESSION_LIST_MEMORY_MS,
-  sessionListMemory,
 } from "../src/cache/memory";
 import type { Bindings } from "../src/env";
 import { clearCalls, emulatorCalls, freshToken, resetEmulator, SEED, signIn, tokenWith } from "./support/emulator";
@@ -27,12 +27,18 @@ const listCalls = async () => (await emulatorCalls()).filter((c) => c.path === "
 beforeEach(async () => {
   await reset();
   await resetEmulator();
-  clearMemory();
+  resetIsolateMemory();
 });
 
-describe("MemoryTtl", () => {
+const sessionListMemory = () => {
+  const map = registeredMap("sessionLists");
+  if (!map) throw new Error("the session-list memory is not registered");
+  return map;
+};
+
+describe("BoundedMap", () => {
   it("forgets entries after their time and evicts the oldest beyond its size", () => {
-    const memo = new MemoryTtl<number>(2);
+    const memo = new BoundedMap<string, number>("test", { maxEntries: 2, maxBytes: 1_000_000 }, () => 8);
     memo.set("a", 1, 100, 1_000);
     expect(memo.get("a", 1_099)).toBe(1);
     expect(memo.get("a", 1_100)).toBeUndefined();
@@ -100,11 +106,11 @@ describe("the session-list memory never serves beyond KV freshness", () => {
     const key = kvKeys.activeSessions(SEED.users.alice.id);
     const entry = (await env.SESSION_CACHE.get(key, "json")) as { fetched_at: number };
     await env.SESSION_CACHE.put(key, JSON.stringify({ ...entry, fetched_at: Date.now() - 30_000 + 300 }));
-    sessionListMemory.clear();
+    sessionListMemory().clear();
 
     const hit = await call(ACTIVE, { token });
     expect(hit.headers.get("X-Cache")).toBe("HIT");
-    expect(sessionListMemory.size).toBe(1);
+    expect(sessionListMemory().size).toBe(1);
     await clearCalls();
     await sleep(400);
     expect(400).toBeLessThan(SESSION_LIST_MEMORY_MS); // still in memory, no longer fresh

@@ -1,5 +1,6 @@
 import { importJWK, importSPKI } from "jose";
 import { readStoredJwks, storeJwks } from "../cache/jwks-store";
+import { fixedBytes, isolateMap } from "../cache/memory";
 import type { ClerkClient } from "../clerk/client";
 import type { Jwks } from "../clerk/schemas";
 import { ApiError, unauthenticated, upstreamUnavailable } from "../errors";
@@ -109,7 +110,8 @@ export class JwksKeyStore {
   }
 }
 
-const stores = new Map<string, JwksKeyStore>();
+/** A store holds a handful of imported RSA keys: estimated, not measured (CryptoKeys have no size). */
+const stores = isolateMap<string, JwksKeyStore>("jwksStores", fixedBytes(8 * 1024));
 
 /** One key store per Backend-API origin per isolate. */
 export function jwksStoreFor(apiUrl: string): JwksKeyStore {
@@ -121,7 +123,7 @@ export function jwksStoreFor(apiUrl: string): JwksKeyStore {
   return store;
 }
 
-const pemKeys = new Map<string, Promise<CryptoKey>>();
+const pemKeys = isolateMap<string, Promise<CryptoKey>>("pemKeys", fixedBytes(1024));
 
 /** CLERK_JWT_KEY: networkless verification, the key imported once per isolate. */
 export function pemKey(pem: string): Promise<CryptoKey> {

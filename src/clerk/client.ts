@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { fixedBytes, isolateMap } from "../cache/memory";
 import type { GatewayConfig } from "../env";
 import { ApiError, rateLimited, upstreamUnavailable } from "../errors";
 import { ClerkErrors, Jwks, PaginatedSessionList, Session, SessionList, SessionRefresh, Token } from "./schemas";
@@ -43,13 +44,8 @@ const USER_AGENT = "clerk-session-gateway/0.1";
  * list) at once and the block is not prolonged; a longer Retry-After is believed only up to this.
  */
 const MAX_BLOCK_S = 60;
-/** Per Clerk origin: until when Clerk asked this isolate to stay away. */
-const blockedUntil = new Map<string, number>();
-
-/** Forgets every Clerk rate-limit block in this isolate (tests). */
-export function clearUpstreamBlocks(): void {
-  blockedUntil.clear();
-}
+/** Per Clerk origin: until when Clerk asked this isolate to stay away (an entry expires with its block). */
+const blockedUntil = isolateMap<string, number>("upstreamBlocks", fixedBytes(8));
 
 type ListQuery = {
   client_id?: string | undefined;
@@ -241,7 +237,7 @@ export class ClerkClient {
     const error = mapUpstreamError(response, json, errorTrace ?? traceId);
     if (response.status === 429) {
       const seconds = Math.min(MAX_BLOCK_S, Number(error.headers["Retry-After"]) || 0);
-      blockedUntil.set(url.origin, Date.now() + seconds * 1000);
+      blockedUntil.set(url.origin, Date.now() + seconds * 1000, seconds * 1000);
     }
     throw error;
   }

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { queuedValue, settled, writeCoalesced } from "../../src/cache/kv-writer";
-import { clearMemory } from "../../src/cache/memory";
+import { resetIsolateMemory } from "../../src/cache/memory";
 import { SessionCache } from "../../src/cache/session-cache";
 import {
   clerkSession,
@@ -58,8 +58,9 @@ beforeEach(async () => {
   await settled();
   await resetEmulator();
   for (const user of USERS) await env.SESSION_CACHE.delete(`sessions:v1:${SEED.users[user].id}`);
-  // A cold isolate: nothing remembered in front of KV (src/cache/memory.ts).
-  clearMemory();
+  // A cold isolate: nothing remembered in front of KV (src/cache/memory.ts), and no Clerk
+  // rate-limit block left by a 429 in an earlier test.
+  resetIsolateMemory();
 });
 
 describe("single flight: concurrent misses for one user cost one upstream call per isolate", () => {
@@ -260,7 +261,7 @@ describe("KV writes for one key are coalesced to one per second, and visible in 
       ...(await clerkSessions(SEED.users.alice.id)).filter((s) => extra.some((e) => e.session_id === s.id)),
     ];
     await env.SESSION_CACHE.put(`sessions:v1:${userId}`, JSON.stringify({ fetched_at: Date.now(), sessions: all }));
-    clearMemory();
+    resetIsolateMemory();
     const cache = new SessionCache(env.SESSION_CACHE, {
       freshSeconds: 30,
       staleSeconds: 3600,

@@ -1,8 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { settled } from "../../src/cache/kv-writer";
-import { clearMemory } from "../../src/cache/memory";
-import { clearUpstreamBlocks } from "../../src/clerk/client";
+import { resetIsolateMemory } from "../../src/cache/memory";
 import {
   clearFaults,
   clerkSession,
@@ -76,14 +75,13 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  // A 429 in one test blocks calls to Clerk for its Retry-After; each test starts unblocked.
-  clearUpstreamBlocks();
   await settled();
   await resetEmulator();
   await env.SESSION_CACHE.delete(`sessions:v1:${alice.id}`);
   await env.SESSION_CACHE.delete(`sessions:v1:${bob.id}`);
-  // A cold isolate: nothing remembered in front of KV (src/cache/memory.ts).
-  clearMemory();
+  // A cold isolate: nothing remembered in front of KV (src/cache/memory.ts), and no Clerk
+  // rate-limit block left by a 429 in an earlier test.
+  resetIsolateMemory();
 });
 
 afterEach(async () => {
