@@ -8,7 +8,8 @@ import { secureHeaders } from "hono/secure-headers";
 import { waitUntilOf } from "./background";
 import { SessionCache } from "./cache/session-cache";
 import { ClerkClient } from "./clerk/client";
-import { type AppEnv, type Bindings, type GatewayConfig, loadConfig } from "./env";
+import type { AppEnv } from "./context";
+import { type Bindings, type GatewayConfig, loadConfig } from "./env";
 import { ApiError, internalError, invalidParam, notFound, payloadTooLarge, rateLimited } from "./errors";
 import { log, observe } from "./observability";
 import { limitOrThrow, RATE_LIMITS } from "./rate-limit";
@@ -21,12 +22,6 @@ import { SessionService } from "./session-service";
 /** JSON bodies the API accepts are small; Clerk's webhook payloads carry a whole user. */
 export const MAX_BODY_BYTES = 16 * 1024;
 export const MAX_WEBHOOK_BODY_BYTES = 256 * 1024;
-
-declare module "hono" {
-  interface ContextVariableMap {
-    sessions: SessionService;
-  }
-}
 
 /** Loads (and caches) the configuration; a bad setting fails the request with a 500 naming it. */
 const configure = () =>

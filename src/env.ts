@@ -1,7 +1,5 @@
-import type { Principal } from "./auth/principal";
 import { isolateMap, jsonBytes } from "./cache/memory";
 import { misconfigured } from "./errors";
-import type { RequestMetrics } from "./observability";
 
 /**
  * Everything the Worker is given by the platform. Names follow Clerk's own where Clerk
@@ -57,17 +55,6 @@ export interface Bindings {
   REVOKE_MAX_FACTOR_AGE_MINUTES?: string;
 }
 
-/** The one environment type: bindings plus the per-request variables middleware sets. */
-export type AppEnv = {
-  Bindings: Bindings;
-  Variables: {
-    config: GatewayConfig;
-    principal: Principal;
-    metrics: RequestMetrics;
-    requestId: string;
-  };
-};
-
 export type InstanceType = "development" | "production";
 
 export interface GatewayConfig {
@@ -90,6 +77,12 @@ export interface GatewayConfig {
   revokeMaxFactorAgeMinutes: number;
   upstreamTimeoutMs: number;
 }
+
+/** What the configuration middleware sets on each request. */
+export type ConfigVariables = { config: GatewayConfig };
+
+/** The parsed configuration of the current request. */
+export const configOf = (c: { var: ConfigVariables }): GatewayConfig => c.var.config;
 
 export const DEFAULT_API_URL = "https://api.clerk.com";
 export const DEFAULT_API_VERSION = "2026-05-12";

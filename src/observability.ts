@@ -1,12 +1,14 @@
-import { createMiddleware } from "hono/factory";
-import { newUpstreamStats, type UpstreamStats } from "./clerk/client";
-import type { AppEnv } from "./env";
-
 /**
+ * @module
  * One structured JSON log line per request, audit lines for revokes and token mints,
  * and `Server-Timing`. Nothing here ever sees a token or a key: only ids, kinds,
  * statuses and durations are recorded.
  */
+import { createMiddleware } from "hono/factory";
+import type { RequestIdVariables } from "hono/request-id";
+import type { AuthVariables } from "./auth/principal";
+import { newUpstreamStats, type UpstreamStats } from "./clerk/client";
+
 export type RequestMetrics = {
   route: string;
   startedAt: number;
@@ -27,9 +29,18 @@ export type AuditEvent = {
   error_code?: string;
 };
 
+/** What observe() sets on each request. */
+export type ObservabilityVariables = { metrics: RequestMetrics };
+
+/** The current request's metrics (set by observe(), first in the chain). */
+export const requestMetrics = (c: { var: ObservabilityVariables }): RequestMetrics => c.var.metrics;
+
+/** What the request log reads from the context: set by other middleware, absent when it did not run. */
+type LoggedVariables = Partial<AuthVariables> & Partial<ObservabilityVariables> & Partial<RequestIdVariables>;
+
 /** Seconds-precision wall time is all workerd exposes to a request; durations come from Date.now(). */
 export const observe = () =>
-  createMiddleware<AppEnv>(async (c, next) => {
+  createMiddleware<{ Variables: ObservabilityVariables & LoggedVariables }>(async (c, next) => {
     const metrics: RequestMetrics = {
       route: "",
       startedAt: Date.now(),
@@ -51,10 +62,10 @@ export const observe = () =>
           `total;dur=${totalMs}`,
         ].join(", "),
       );
-      const principal = c.get("principal");
+      const principal = c.var.principal;
       log("info", {
         msg: "request",
-        request_id: c.get("requestId"),
+        request_id: c.var.requestId,
         method: c.req.method,
         route: c.req.routePath || metrics.route,
         status: c.res.status,
@@ -71,14 +82,13 @@ export const observe = () =>
     }
   });
 
-type AuditContext = { get: (key: "principal" | "requestId" | "metrics") => unknown };
+type AuditContext = { var: LoggedVariables };
 
 export function audit(c: AuditContext, event: AuditEvent) {
-  const principal = c.get("principal") as AppEnv["Variables"]["principal"] | undefined;
-  const metrics = c.get("metrics") as RequestMetrics | undefined;
+  const { principal, metrics } = c.var;
   log("info", {
     msg: "audit",
-    request_id: c.get("requestId") as string,
+    request_id: c.var.requestId,
     actor:
       principal?.kind === "user"
         ? { kind: "user", user_id: principal.userId, session_id: principal.sessionId }

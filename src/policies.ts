@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "./env";
+import type { AppEnv } from "./context";
 import { ApiError, rateLimited } from "./errors";
 import { limitOrThrow, RATE_LIMITS } from "./rate-limit";
 

@@ -4,7 +4,7 @@ import { createMiddleware } from "hono/factory";
 import { waitUntilOf } from "../background";
 import { isRevoked } from "../cache/revocations";
 import { ClerkClient } from "../clerk/client";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../context";
 import { forbidden, rateLimited, unauthenticated } from "../errors";
 import { limitOrThrow, RATE_LIMITS } from "../rate-limit";
 import type { KeyLookupDeps } from "./jwks";

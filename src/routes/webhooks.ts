@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import * as z from "zod/mini";
 import { recordApplied, wasApplied } from "../cache/webhook-ids";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../context";
 import { ApiError, misconfigured, unauthenticated } from "../errors";
 import { SESSION_ID, USER_ID } from "../ids";
 import { log } from "../observability";
