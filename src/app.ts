@@ -10,7 +10,15 @@ import { SessionCache } from "./cache/session-cache";
 import { ClerkClient } from "./clerk/client";
 import type { AppEnv } from "./context";
 import { type Bindings, type GatewayConfig, loadConfig } from "./env";
-import { ApiError, internalError, invalidParam, notFound, payloadTooLarge, rateLimited } from "./errors";
+import {
+  ApiError,
+  internalError,
+  invalidParam,
+  misconfiguredSetting,
+  notFound,
+  payloadTooLarge,
+  rateLimited,
+} from "./errors";
 import { log, observe } from "./observability";
 import { limitOrThrow, RATE_LIMITS } from "./rate-limit";
 import { me } from "./routes/me";
@@ -134,7 +142,10 @@ export function createApp() {
       });
     }
     const metrics = c.get("metrics");
-    if (metrics) metrics.errorCode = apiError.code;
+    if (metrics) {
+      metrics.errorCode = apiError.code;
+      metrics.setting = misconfiguredSetting(apiError);
+    }
     return c.json(apiError.toEnvelope(), apiError.status as 400, apiError.headers);
   });
 

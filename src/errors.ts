@@ -97,5 +97,11 @@ export const misconfigured = (setting: string, problem: string) =>
     setting,
   });
 
+/** The setting a misconfiguration names (never its value), for the request log. */
+export function misconfiguredSetting(error: ApiError): string | undefined {
+  const setting = error.errors[0]?.meta?.setting;
+  return error.code === "internal_error" && typeof setting === "string" ? setting : undefined;
+}
+
 export const internalError = () =>
   single(500, "internal_error", "Internal error", "The gateway hit an unexpected error. It has been logged.");

@@ -18,6 +18,8 @@ export type RequestMetrics = {
   upstream: UpstreamStats;
   authFailure?: string;
   errorCode?: string;
+  /** The setting a misconfiguration names: the operator's first clue, logged without its value. */
+  setting?: string;
 };
 
 export type AuditEvent = {
@@ -75,6 +77,7 @@ export const observe = () =>
         ...(metrics.cache ? { cache: metrics.cache } : {}),
         ...(metrics.authFailure ? { auth_failure: metrics.authFailure } : {}),
         ...(metrics.errorCode ? { error_code: metrics.errorCode } : {}),
+        ...(metrics.setting ? { setting: metrics.setting } : {}),
         upstream_calls: metrics.upstream.calls,
         upstream_ms: metrics.upstream.ms,
         duration_ms: totalMs,
