@@ -41,6 +41,12 @@ const list = (raw: string | undefined): string[] =>
     .map((item) => item.trim())
     .filter((item) => item.length > 0);
 
+/** `value` itself, unless it is set and does not match `pattern`. */
+function matching<V extends string | undefined>(value: V, name: string, pattern: RegExp, problem: string): V {
+  if (value !== undefined && !pattern.test(value)) throw misconfigured(name, problem);
+  return value;
+}
+
 function required(raw: string | undefined, name: string): string {
   const value = trimmed(raw);
   if (!value) throw misconfigured(name, "is missing");
@@ -83,13 +89,13 @@ export const SETTINGS = {
     kind: "secret",
     description: "Backend API key (`sk_…`)",
     default: "required",
-    parse: (raw, name) => {
-      const value = required(raw, name);
-      if (!/^(sk_(test|live)_|test_|live_)\S+$/.test(value)) {
-        throw misconfigured(name, "is not a Clerk secret key (expected sk_test_… or sk_live_…)");
-      }
-      return value;
-    },
+    parse: (raw, name) =>
+      matching(
+        required(raw, name),
+        name,
+        /^(sk_(test|live)_|test_|live_)\S+$/,
+        "is not a Clerk secret key (expected sk_test_… or sk_live_…)",
+      ),
   }),
   CLERK_PUBLISHABLE_KEY: setting({
     kind: "var",
@@ -121,23 +127,20 @@ export const SETTINGS = {
     kind: "var",
     description: "sent as `Clerk-API-Version`",
     default: `\`${DEFAULT_API_VERSION}\``,
-    parse: (raw, name) => {
-      const value = trimmed(raw) ?? DEFAULT_API_VERSION;
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw misconfigured(name, "must be a date like 2026-05-12");
-      return value;
-    },
+    parse: (raw, name) =>
+      matching(trimmed(raw) ?? DEFAULT_API_VERSION, name, /^\d{4}-\d{2}-\d{2}$/, "must be a date like 2026-05-12"),
   }),
   CLERK_JWT_KEY: setting({
     kind: "var/secret",
     description: "PEM public key: verify with no JWKS fetch at all",
     default: "JWKS from `{CLERK_API_URL}/v1/jwks`",
-    parse: (raw, name) => {
-      const value = trimmed(raw);
-      if (value && !/^-----BEGIN PUBLIC KEY-----[\s\S]+-----END PUBLIC KEY-----$/.test(value)) {
-        throw misconfigured(name, "must be a PEM public key (-----BEGIN PUBLIC KEY-----)");
-      }
-      return value;
-    },
+    parse: (raw, name) =>
+      matching(
+        trimmed(raw),
+        name,
+        /^-----BEGIN PUBLIC KEY-----[\s\S]+-----END PUBLIC KEY-----$/,
+        "must be a PEM public key (-----BEGIN PUBLIC KEY-----)",
+      ),
   }),
   CLERK_AUTHORIZED_PARTIES: setting({
     kind: "var",
@@ -158,11 +161,8 @@ export const SETTINGS = {
     // Checked where it is used: a missing or bad webhook secret must not take down the other routes.
     parse: (raw, name) => {
       const value = trimmed(raw);
-      return (): string => {
-        if (!value) throw misconfigured(name, "is missing");
-        if (!/^whsec_[A-Za-z0-9+/=]{16,}$/.test(value)) throw misconfigured(name, "must be a Svix secret (whsec_…)");
-        return value;
-      };
+      return (): string =>
+        matching(required(value, name), name, /^whsec_[A-Za-z0-9+/=]{16,}$/, "must be a Svix secret (whsec_…)");
     },
   }),
   GATEWAY_API_KEYS: setting({

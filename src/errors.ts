@@ -1,18 +1,15 @@
 /**
+ * @module
  * One error type for the whole gateway, rendered in Clerk's envelope so Clerk SDKs
  * surface gateway errors exactly as they surface Clerk's own (`ClerkAPIResponseError`).
  */
-export type ClerkErrorBody = {
-  code: string;
-  message: string;
-  long_message: string;
-  meta?: Record<string, unknown>;
-};
+import type * as z from "zod/mini";
+import type { ClerkError, ClerkErrors } from "./clerk/schemas";
 
-export type ClerkErrorEnvelope = {
-  errors: ClerkErrorBody[];
-  clerk_trace_id?: string;
-};
+/** One error as the gateway sends it: Clerk's shape, with `long_message` always present. */
+export type ClerkErrorBody = z.infer<typeof ClerkError> & { long_message: string };
+
+export type ClerkErrorEnvelope = Omit<z.infer<typeof ClerkErrors>, "errors"> & { errors: ClerkErrorBody[] };
 
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500 | 502 | 503 | 504;
 
