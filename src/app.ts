@@ -154,9 +154,9 @@ export function createApp() {
 
 function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
-  if (error instanceof HTTPException) {
-    if (error.status === 413) return payloadTooLarge(MAX_BODY_BYTES);
-    if (error.status === 400) return invalidParam("body", "The request body is not valid JSON");
+  // Hono's JSON parsing (the validators) throws this for a malformed body; bodyLimit throws ApiErrors itself.
+  if (error instanceof HTTPException && error.status === 400) {
+    return invalidParam("body", "The request body is not valid JSON");
   }
   return internalError();
 }

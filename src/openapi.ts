@@ -1,3 +1,11 @@
+/**
+ * @module
+ * The gateway's OpenAPI 3.1 document, built from the very zod schemas the routes validate
+ * with (`api-schemas.ts`) and Clerk's response shapes (`clerk/schemas.ts`). It is built at
+ * build time (`scripts/build-web.mjs` writes `public/openapi.json`, served as a static asset),
+ * so the JSON Schema generator never ships in the Worker; test/openapi.test.ts checks that the
+ * served file is what this module builds today and that it lists exactly the app's routes.
+ */
 import * as z from "zod/mini";
 import {
   createBody,
@@ -12,14 +20,6 @@ import {
 } from "./api-schemas";
 import { FapiActiveSession, FapiSession } from "./clerk/fapi";
 import { ClerkErrors, Cookies, Session, SessionActivity, Token } from "./clerk/schemas";
-
-/**
- * The gateway's OpenAPI 3.1 document, built from the very zod schemas the routes validate
- * with (`api-schemas.ts`) and Clerk's response shapes (`clerk/schemas.ts`). It is built at
- * build time (`scripts/build-web.mjs` writes `public/openapi.json`, served as a static asset),
- * so the JSON Schema generator never ships in the Worker; test/openapi.test.ts checks that the
- * served file is what this module builds today and that it lists exactly the app's routes.
- */
 
 type Json = Record<string, unknown>;
 type Method = "get" | "post";

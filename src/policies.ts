@@ -5,6 +5,7 @@ import { ApiError, rateLimited } from "./errors";
 import { limitOrThrow, RATE_LIMITS } from "./rate-limit";
 
 /**
+ * @module
  * Policies that sit between authentication and the operation: per-user abuse limits on
  * writes, and the recent-verification rule for removing another device.
  */

@@ -1,6 +1,7 @@
 import type { ApiError } from "./errors";
 
 /**
+ * @module
  * The gateway's abuse limits, on the Workers Rate Limiting binding. These numbers are the
  * ones declared in wrangler.toml (`[[ratelimits]]`; a test checks the two agree), so the
  * `Retry-After` the gateway sends can be derived from the binding's period.

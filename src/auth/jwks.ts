@@ -1,3 +1,10 @@
+/**
+ * @module
+ * Clerk's signing keys for this isolate: memory first, then KV (shared by all isolates),
+ * then Clerk. An unknown `kid` triggers at most one fetch from Clerk per interval per
+ * isolate, so tokens with made-up `kid`s cannot be turned into a flood of calls to Clerk;
+ * concurrent fetches share one call; keys already known keep working while Clerk is down.
+ */
 import { importJWK, importSPKI } from "jose";
 import { readStoredJwks, storeJwks } from "../cache/jwks-store";
 import { fixedBytes, isolateMap } from "../cache/memory";
@@ -5,12 +12,7 @@ import type { ClerkClient } from "../clerk/client";
 import type { Jwks } from "../clerk/schemas";
 import { ApiError, unauthenticated, upstreamUnavailable } from "../errors";
 
-/**
- * Clerk's signing keys for this isolate: memory first, then KV (shared by all isolates),
- * then Clerk. An unknown `kid` triggers at most one fetch from Clerk per interval per
- * isolate, so tokens with made-up `kid`s cannot be turned into a flood of calls to Clerk;
- * concurrent fetches share one call; keys already known keep working while Clerk is down.
- */
+/** An unknown `kid` makes this isolate ask Clerk for keys at most once per this interval. */
 export const UNKNOWN_KID_REFETCH_INTERVAL_MS = 30_000;
 /** Known keys are refreshed in the background after this long, so a retired key stops working. */
 export const JWKS_REFRESH_AFTER_MS = 60 * 60_000;

@@ -13,6 +13,7 @@ import { matchServiceKey } from "./service-keys";
 import { verifySessionToken } from "./session-token";
 
 /**
+ * @module
  * Establishes who is calling, from `Authorization: Bearer …` or the `__session` cookie:
  * a Clerk session token makes a user, one of GATEWAY_API_KEYS a service. Runs before
  * any upstream call, so a request that fails here never reaches Clerk.

@@ -1,3 +1,10 @@
+/**
+ * @module
+ * Verifies a Clerk session token at the edge, stricter than Clerk's own middleware:
+ * RS256 only, Clerk's session category, the issuer pinned to this instance, `azp`
+ * checked, `sid` and `sub` required and well formed, pending sessions refused unless
+ * allowed. Why a token failed is returned for the log; callers only ever see a 401.
+ */
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
 import { isolateMap, jsonBytes, VERIFIED_TOKEN_MEMORY_MS } from "../cache/memory";
 import type { GatewayConfig } from "../env";
@@ -5,13 +12,6 @@ import { ApiError, misconfigured } from "../errors";
 import { SESSION_ID, USER_ID } from "../ids";
 import { jwksStoreFor, type KeyLookupDeps, pemKey } from "./jwks";
 import type { SessionClaims } from "./principal";
-
-/**
- * Verifies a Clerk session token at the edge, stricter than Clerk's own middleware:
- * RS256 only, Clerk's session category, the issuer pinned to this instance, `azp`
- * checked, `sid` and `sub` required and well formed, pending sessions refused unless
- * allowed. Why a token failed is returned for the log; callers only ever see a 401.
- */
 
 /** Clerk's token categories (`cat` header): a session token carries this one. */
 export const SESSION_TOKEN_CATEGORY = "cl_B7d4PD111AAA";

@@ -1,11 +1,12 @@
-import { KV_MIN_TTL_SECONDS, KV_MIN_WRITE_INTERVAL_MS } from "./kv-schema";
-import { fixedBytes, isolateMap } from "./memory";
-
 /**
+ * @module
  * Coalesces writes per key inside this isolate: KV accepts one write per second per key,
  * so a burst of changes to one key becomes one write of the latest value. Reads in this
  * isolate see a queued value at once (read-your-writes), before KV has it.
  */
+import { KV_MIN_TTL_SECONDS, KV_MIN_WRITE_INTERVAL_MS } from "./kv-schema";
+import { fixedBytes, isolateMap } from "./memory";
+
 type Slot = { value: string | null; ttl: number; done: Promise<void> };
 
 const slotBytes = (slot: Slot) => (slot.value?.length ?? 0) + 32;

@@ -3,6 +3,7 @@ import { queuedValue, writeCoalesced } from "./kv-writer";
 import { fixedBytes, isolateMap, REVOCATION_NEGATIVE_MEMORY_MS } from "./memory";
 
 /**
+ * @module
  * Sessions the gateway must refuse even though their tokens still verify (Clerk keeps a
  * revoked session's token valid for up to 60 s). Kept twice: in this isolate's memory,
  * which is exact at once, and in KV, which other isolates and locations read.

@@ -6,6 +6,7 @@ import { fixedBytes, isolateMap, jsonBytes, SESSION_LIST_MEMORY_MS } from "./mem
 import { isRevokedHere } from "./revocations";
 
 /**
+ * @module
  * Each user's active sessions, one KV entry per user. Fresh for `freshSeconds`; after
  * that re-read from Clerk, with concurrent misses for one user sharing one call; when
  * Clerk fails, served stale for up to `staleSeconds` more.

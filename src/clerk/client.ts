@@ -1,15 +1,15 @@
-import * as z from "zod/mini";
-import { fixedBytes, isolateMap } from "../cache/memory";
-import type { GatewayConfig } from "../env";
-import { ApiError, rateLimited, upstreamUnavailable } from "../errors";
-import { ClerkErrors, Jwks, PaginatedSessionList, Session, SessionList, SessionRefresh, Token } from "./schemas";
-
 /**
+ * @module
  * The only code that talks to Clerk's Backend API. Every call carries the secret key
  * (which never leaves this module), a timeout, and Clerk's API version; idempotent
  * reads are retried with jittered backoff; every failure becomes an ApiError that
  * says what is known, in Clerk's envelope.
  */
+import * as z from "zod/mini";
+import { fixedBytes, isolateMap } from "../cache/memory";
+import type { GatewayConfig } from "../env";
+import { ApiError, rateLimited, upstreamUnavailable } from "../errors";
+import { ClerkErrors, Jwks, PaginatedSessionList, Session, SessionList, SessionRefresh, Token } from "./schemas";
 
 /** What one request spent upstream: feeds the request log, audit lines and Server-Timing. */
 export type UpstreamStats = { calls: number; ms: number; traceIds: string[] };

@@ -1,10 +1,11 @@
-import * as z from "zod/mini";
-
 /**
+ * @module
  * Clerk's Backend-API shapes, as far as the gateway relies on them. Objects are loose:
  * the gateway passes Clerk's JSON through unchanged and only insists on the fields it
  * reads, so a field Clerk adds tomorrow is neither lost nor a failure.
  */
+import * as z from "zod/mini";
+
 export const SESSION_STATUSES = [
   "active",
   "revoked",
