@@ -68,7 +68,8 @@ export const ISOLATE_MEMORY = {
   sessionUpdates: {
     maxEntries: 10_000,
     maxBytes: 2 * MiB,
-    holds: "per user, the tail of the read-modify-write chain of the session list",
+    holds:
+      "per user, the tail of the read-modify-write chain of the session list; forgetting one lets two updates race, and the revocation markers still refuse what a lost update would show",
   },
   revokedHere: {
     maxEntries: 50_000,
@@ -98,7 +99,8 @@ export const ISOLATE_MEMORY = {
   kvQueued: {
     maxEntries: 10_000,
     maxBytes: 6 * MiB,
-    holds: "KV writes waiting for their turn (one write per key per second), read back at once here",
+    holds:
+      "KV writes waiting for their turn (one write per key per second), read back at once here; a forgotten one is still written",
   },
   kvWriting: {
     maxEntries: 10_000,
