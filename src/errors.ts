@@ -18,11 +18,13 @@ export class ApiError extends Error {
   readonly errors: ClerkErrorBody[];
   readonly headers: Record<string, string>;
   readonly traceId: string | undefined;
+  /** Another attempt cannot change the outcome (Clerk refused the gateway's secret key): never retried. */
+  readonly final: boolean;
 
   constructor(
     status: number,
     errors: ClerkErrorBody[],
-    options: { headers?: Record<string, string>; traceId?: string; cause?: unknown } = {},
+    options: { headers?: Record<string, string>; traceId?: string; cause?: unknown; final?: boolean } = {},
   ) {
     super(errors[0]?.long_message ?? "Gateway error", { cause: options.cause });
     this.name = "ApiError";
@@ -30,6 +32,7 @@ export class ApiError extends Error {
     this.errors = errors;
     this.headers = options.headers ?? {};
     this.traceId = options.traceId;
+    this.final = options.final ?? false;
   }
 
   get code(): string {

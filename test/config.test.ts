@@ -90,6 +90,8 @@ describe("Clerk refusing the gateway's secret key is the gateway's fault", () =>
     const body = await errorBody(response.clone());
     expect(body.errors[0]?.code).toBe("upstream_unavailable");
     expect(await response.text()).not.toContain(wrongKey);
+    // Another attempt cannot fix a rejected key: the read is not retried like other 502s.
+    expect(await emulatorCalls()).toHaveLength(1);
   });
 
   it("is not mistaken for the caller's 401 on user routes either", async () => {

@@ -122,6 +122,28 @@ describe("the registry of isolate memory", () => {
   });
 });
 
+describe("no per-isolate structure outside the registry", () => {
+  const sources = import.meta.glob("../src/**/*.ts", { query: "?raw", import: "default", eager: true }) as Record<
+    string,
+    string
+  >;
+
+  it("finds no module-level Map, WeakMap, WeakSet or growing Set in src/ but the registry's", () => {
+    expect(Object.keys(sources).length).toBeGreaterThan(20);
+    const found: string[] = [];
+    for (const [path, text] of Object.entries(sources)) {
+      if (path.endsWith("/cache/memory.ts")) continue;
+      text.split("\n").forEach((line, index) => {
+        // Module level is column 0; a Set built from a literal list is a constant, not memory.
+        if (/^(export )?(const|let|var) \w+(: [^=]+)? = new (Map|WeakMap|WeakSet|Set(?!\(\[))\b/.test(line)) {
+          found.push(`${path}:${index + 1}: ${line.trim()}`);
+        }
+      });
+    }
+    expect(found).toEqual([]);
+  });
+});
+
 describe("BoundedMap", () => {
   it("evicts expired entries on insert, before any live one", () => {
     const memory = new BoundedMap<string, string>("test", { maxEntries: 3, maxBytes: 10_000 }, (v) => v.length);

@@ -282,8 +282,7 @@ function mapUpstreamError(response: Response, json: unknown, traceId: string | u
       502,
       "Clerk rejected the gateway's credentials; the operator has to fix its configuration",
     );
-    notRetryable.add(error);
-    return error;
+    return new ApiError(error.status, error.errors, { headers: error.headers, final: true });
   }
   if (status === 429) {
     return withTrace(
@@ -314,11 +313,8 @@ function withTrace(error: ApiError, traceId: string | undefined): ApiError {
   return traceId ? new ApiError(error.status, error.errors, { headers: error.headers, traceId }) : error;
 }
 
-/** Errors that another attempt cannot fix (a rejected secret key). */
-const notRetryable = new WeakSet<ApiError>();
-
 function isRetryable(error: ApiError): boolean {
-  if (notRetryable.has(error)) return false;
+  if (error.final) return false;
   if (error.status === 429 || error.status === 503) {
     const retryAfter = Number(error.headers["Retry-After"] ?? "0");
     return Number.isFinite(retryAfter) && retryAfter <= MAX_INLINE_RETRY_AFTER_S;
@@ -341,7 +337,7 @@ function backoff(attempt: number, previous: ApiError | undefined): number {
  * not to have been applied, and Clerk's 4xx answers are definite.
  */
 function describeWriteFailure(error: ApiError): ApiError {
-  if (error.status < 500 || notRetryable.has(error) || error.code !== "upstream_unavailable") return error;
+  if (error.status < 500 || error.final || error.code !== "upstream_unavailable") return error;
   const errors = error.errors.map((e) => ({
     ...e,
     long_message: e.long_message.includes("outcome")
