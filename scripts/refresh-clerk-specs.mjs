@@ -90,9 +90,15 @@ async function refresh(ref) {
   source = source
     .replace(/^- Commit: .*$/m, `- Commit: ${sha}`)
     .replace(/^- Commit date: .*$/m, `- Commit date: ${date} ("${subject.replace(/\$/g, "$$$$")}")`)
-    .replace(/^- Copied into this repository: .*$/m, `- Copied into this repository: ${new Date().toISOString().slice(0, 10)}`);
+    .replace(
+      /^- Copied into this repository: .*$/m,
+      `- Copied into this repository: ${new Date().toISOString().slice(0, 10)}`,
+    );
   for (const { path, hash } of downloaded) {
-    source = source.replace(new RegExp(`^(\\| \`${path.replace(/[.]/g, "\\.")}\` \\|.*\\| \`)[0-9a-f]{40}(\` \\|)$`, "m"), `$1${hash}$2`);
+    source = source.replace(
+      new RegExp(`^(\\| \`${path.replace(/[.]/g, "\\.")}\` \\|.*\\| \`)[0-9a-f]{40}(\` \\|)$`, "m"),
+      `$1${hash}$2`,
+    );
   }
   // Write each file beside its target, then rename: a reader never sees half a spec.
   for (const { path, bytes } of downloaded) {
