@@ -1,6 +1,7 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TEST_AUTHORIZED_PARTIES } from "./support/config";
-import { clerkSession, emulatorCalls, freshToken, resetEmulator, SEED, signIn } from "./support/emulator";
+import { clerkSession, emulatorCalls, freshToken, SEED, signIn } from "./support/emulator";
+import { useFreshWorld } from "./support/fresh-world";
 import { call, errorBody, kvJson, SERVICE_KEY } from "./support/gateway";
 import { validateFapi } from "./support/openapi";
 
@@ -9,9 +10,7 @@ const aliceDesktop = SEED.sessions.aliceDesktop;
 const alicePhone = SEED.sessions.alicePhone;
 const bobDesktop = SEED.sessions.bobDesktop;
 
-beforeEach(async () => {
-  await resetEmulator();
-});
+useFreshWorld();
 
 describe("GET /v1/me/sessions/active serves the caller's active sessions from KV", () => {
   it("answers a miss from Clerk, then hits without calling Clerk", async () => {

@@ -1,15 +1,14 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TEST_SERVICE_KEYS } from "./support/config";
-import { clerkSession, emulatorCalls, freshToken, resetEmulator, SEED, signIn } from "./support/emulator";
+import { clerkSession, emulatorCalls, freshToken, SEED, signIn } from "./support/emulator";
+import { useFreshWorld } from "./support/fresh-world";
 import { call, errorBody, kvJson, SERVICE_KEY } from "./support/gateway";
 import { validateBapi } from "./support/openapi";
 
 const { alice, bob } = SEED.users;
 const { aliceDesktop, alicePhone, bobDesktop } = SEED.sessions;
 
-beforeEach(async () => {
-  await resetEmulator();
-});
+useFreshWorld();
 
 const upstream = async () => (await emulatorCalls()).length;
 

@@ -1,12 +1,10 @@
-import { reset } from "cloudflare:test";
 import { Webhook } from "standardwebhooks";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TEST_WEBHOOK_SECRET } from "./support/config";
 import {
   clearCalls,
   clearWebhookDeliveries,
   freshToken,
-  resetEmulator,
   SEED,
   setSessionStatus,
   signIn,
@@ -14,6 +12,7 @@ import {
   type WebhookDelivery,
   webhookDeliveries,
 } from "./support/emulator";
+import { useFreshWorld } from "./support/fresh-world";
 import { call, errorBody, kvJson } from "./support/gateway";
 
 /**
@@ -24,10 +23,7 @@ import { call, errorBody, kvJson } from "./support/gateway";
 
 const alice = SEED.users.alice;
 
-beforeEach(async () => {
-  await resetEmulator();
-  await reset();
-});
+useFreshWorld();
 
 function deliver(delivery: Pick<WebhookDelivery, "headers" | "body">, headers: Record<string, string> = {}) {
   return call("/webhooks/clerk", {

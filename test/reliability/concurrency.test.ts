@@ -1,17 +1,9 @@
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { queuedValue, settled, writeCoalesced } from "../../src/cache/kv-writer";
-import { clearMemory } from "../../src/cache/memory";
 import { SessionCache } from "../../src/cache/session-cache";
-import {
-  clerkSession,
-  clerkSessions,
-  emulatorCalls,
-  resetEmulator,
-  SEED,
-  type SignedIn,
-  signIn,
-} from "../support/emulator";
+import { clerkSession, clerkSessions, emulatorCalls, SEED, type SignedIn, signIn } from "../support/emulator";
+import { coldIsolate, useFreshWorld } from "../support/fresh-world";
 import { call, SERVICE_KEY } from "../support/gateway";
 
 type SeedUser = "alice" | "bob" | "carol" | "dave";
@@ -54,13 +46,7 @@ function shuffle<T>(items: T[], seed: number): T[] {
   return out;
 }
 
-beforeEach(async () => {
-  await settled();
-  await resetEmulator();
-  for (const user of USERS) await env.SESSION_CACHE.delete(`sessions:v1:${SEED.users[user].id}`);
-  // A cold isolate: nothing remembered in front of KV (src/cache/memory.ts).
-  clearMemory();
-});
+useFreshWorld();
 
 describe("single flight: concurrent misses for one user cost one upstream call per isolate", () => {
   it("200 concurrent first requests for one user cause exactly one upstream list call", async () => {
@@ -260,7 +246,7 @@ describe("KV writes for one key are coalesced to one per second, and visible in 
       ...(await clerkSessions(SEED.users.alice.id)).filter((s) => extra.some((e) => e.session_id === s.id)),
     ];
     await env.SESSION_CACHE.put(`sessions:v1:${userId}`, JSON.stringify({ fetched_at: Date.now(), sessions: all }));
-    clearMemory();
+    coldIsolate();
     const cache = new SessionCache(env.SESSION_CACHE, {
       freshSeconds: 30,
       staleSeconds: 3600,

@@ -42,7 +42,7 @@ describe("test output: injected dropped connections are hidden, nothing else is"
 
   it("counts what it hides, passes everything else through unchanged, and restores the stream", () => {
     const written: unknown[] = [];
-    const original = (chunk: unknown) => {
+    const original = (chunk: unknown, ..._rest: unknown[]) => {
       written.push(chunk);
       return true;
     };

@@ -1,10 +1,11 @@
-import { createExecutionContext, reset, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { RATE_LIMITS } from "../../src/rate-limit";
 import wranglerToml from "../../wrangler.toml?raw";
-import { clearCalls, freshToken, resetEmulator, SEED, signIn, upstreamCalls } from "../support/emulator";
+import { clearCalls, freshToken, SEED, signIn, upstreamCalls } from "../support/emulator";
+import { useFreshWorld } from "../support/fresh-world";
 import { type CallOptions, errorBody, gatewayRequest, kvJson, SERVICE_KEY } from "../support/gateway";
 
 /**
@@ -52,10 +53,7 @@ async function expect429(response: Response, retryAfter: number) {
   expect((await errorBody(response)).errors[0]?.code).toBe("rate_limit_exceeded");
 }
 
-beforeEach(async () => {
-  await resetEmulator();
-  await reset();
-});
+useFreshWorld();
 
 describe("wrangler.toml declares every limiter with the numbers the code assumes", () => {
   it("each [[ratelimits]] block matches RATE_LIMITS", () => {

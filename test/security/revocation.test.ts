@@ -1,13 +1,11 @@
-import { reset } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { REVOCATION_NEGATIVE_MEMORY_MS } from "../../src/cache/memory";
 import { isRevokedHere } from "../../src/cache/revocations";
 import {
   clearCalls,
   freshToken,
-  resetEmulator,
   type SignedIn,
   setFault,
   setSessionStatus,
@@ -15,6 +13,7 @@ import {
   upstreamCalls,
   webhookDeliveries,
 } from "../support/emulator";
+import { useFreshWorld } from "../support/fresh-world";
 import { call, errorBody, kvJson, SERVICE_KEY } from "../support/gateway";
 import { everyRoute } from "./routes";
 
@@ -25,10 +24,7 @@ import { everyRoute } from "./routes";
  * locations). Each test revokes a session it signed in itself, so seeded sessions stay usable.
  */
 
-beforeEach(async () => {
-  await resetEmulator();
-  await reset();
-});
+useFreshWorld();
 
 /** The revoked session's own token on every route (and as refresh's expired_token): all 401, none reaches Clerk. */
 async function expectRefusedEverywhere(device: SignedIn, token: string) {
