@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { kvKeys } from "../../src/cache/kv-schema";
 import { settled } from "../../src/cache/kv-writer";
 import {
   clearFaults,
@@ -271,16 +272,20 @@ const revokeRoute = (name: string, user: boolean): WriteRoute => {
     notDone: async () => {
       await settled();
       expect((await clerkSession(target)).status).toBe("active");
-      const cached = (await env.SESSION_CACHE.get(`sessions:v1:${alice.id}`, "json")) as { sessions: { id: string }[] };
+      const cached = (await env.SESSION_CACHE.get(kvKeys.activeSessions(alice.id), "json")) as {
+        sessions: { id: string }[];
+      };
       expect(cached.sessions.map((s) => s.id)).toContain(target);
-      expect(await env.SESSION_CACHE.get(`revoked:v1:${target}`)).toBeNull();
+      expect(await env.SESSION_CACHE.get(kvKeys.revoked(target))).toBeNull();
     },
     done: async () => {
       await settled();
       expect((await clerkSession(target)).status).toBe("revoked");
-      const cached = (await env.SESSION_CACHE.get(`sessions:v1:${alice.id}`, "json")) as { sessions: { id: string }[] };
+      const cached = (await env.SESSION_CACHE.get(kvKeys.activeSessions(alice.id), "json")) as {
+        sessions: { id: string }[];
+      };
       expect(cached.sessions.map((s) => s.id)).not.toContain(target);
-      expect(await env.SESSION_CACHE.get(`revoked:v1:${target}`)).not.toBeNull();
+      expect(await env.SESSION_CACHE.get(kvKeys.revoked(target))).not.toBeNull();
     },
   };
 };

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
+import { kvKeys } from "../../src/cache/kv-schema";
 import { settled } from "../../src/cache/kv-writer";
 import type { Bindings } from "../../src/env";
 import { TEST_SECRET_KEY, TEST_SERVICE_KEYS, TEST_WEBHOOK_SECRET } from "../support/config";
@@ -215,7 +216,7 @@ describe("Server-Timing separates verification, cache and upstream time", () => 
     const token = await freshToken(SEED.sessions.aliceDesktop.id);
     await call(`/v1/sessions/${SEED.sessions.aliceDesktop.id}`, { token }); // JWKS warm
     await settled();
-    await env.SESSION_CACHE.delete(`sessions:v1:${SEED.users.alice.id}`);
+    await env.SESSION_CACHE.delete(kvKeys.activeSessions(SEED.users.alice.id));
     await setFault({ method: "GET", path: "/v1/sessions", mode: "slow", delay_ms: 150 });
     const response = await call("/v1/me/sessions/active", { token });
     expect(response.headers.get("X-Cache")).toBe("MISS");

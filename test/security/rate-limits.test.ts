@@ -1,6 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { kvKeys } from "../../src/cache/kv-schema";
 import worker from "../../src/index";
 import { RATE_LIMITS } from "../../src/rate-limit";
 import wranglerToml from "../../wrangler.toml?raw";
@@ -118,7 +119,7 @@ describe("the upstream guard keeps the gateway under Clerk's Backend-API limit",
     const { limit, period } = RATE_LIMITS.RL_UPSTREAM_DEVELOPMENT;
     const token = await freshToken(SEED.sessions.aliceDesktop.id);
     expect((await send("/v1/me/sessions/active", { token })).headers.get("X-Cache")).toBe("MISS");
-    const cached = await kvJson<{ fetched_at: number }>(`sessions:v1:${SEED.users.alice.id}`);
+    const cached = await kvJson<{ fetched_at: number }>(kvKeys.activeSessions(SEED.users.alice.id));
     expect(cached).not.toBeNull();
     // Windows roll over every 10 s: retry the whole exhaust-then-read sequence if one did mid-way.
     for (let round = 0; round < 3; round++) {
@@ -132,7 +133,7 @@ describe("the upstream guard keeps the gateway under Clerk's Backend-API limit",
       expect(await upstreamCalls()).toBe(passed);
       // Age the cached list past freshness: the refill is refused by the guard and the list is served stale.
       await env.SESSION_CACHE.put(
-        `sessions:v1:${SEED.users.alice.id}`,
+        kvKeys.activeSessions(SEED.users.alice.id),
         JSON.stringify({ ...cached, fetched_at: Date.now() - 120_000 }),
         { expirationTtl: 3600 },
       );
