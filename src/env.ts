@@ -3,7 +3,8 @@
  * The gateway's settings, each defined once in {@link SETTINGS}: its name, kind, default,
  * description and parser. The configuration (`parseConfig`), the `Bindings` type, the
  * README's configuration table and `.dev.vars.example` all follow this table (a test checks
- * the last two). Names follow Clerk's own where Clerk has one; secrets are set with
+ * the last two). Names follow Clerk's own where Clerk has one (docs/design.md,
+ * "Configuration"); secrets are set with
  * `wrangler secret put`. A bad setting is reported by name, never by value.
  */
 import { isolateMap, jsonBytes } from "./cache/memory";

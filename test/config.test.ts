@@ -1,11 +1,12 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import devVarsExample from "../.dev.vars.example?raw";
 import readme from "../README.md?raw";
 import { createApp } from "../src/app";
 import { type Bindings, SETTINGS, type SettingName } from "../src/env";
 import wranglerToml from "../wrangler.toml?raw";
-import { emulatorCalls, freshToken, resetEmulator, SEED } from "./support/emulator";
+import { emulatorCalls, freshToken, SEED } from "./support/emulator";
+import { captureConsole, useFreshWorld } from "./support/fresh-world";
 import { errorBody, gatewayRequest, SERVICE_KEY } from "./support/gateway";
 
 /** Runs one request through a fresh app with some settings replaced. */
@@ -18,9 +19,7 @@ async function withSettings(
   return createApp().request(gatewayRequest(path, init), undefined, bindings);
 }
 
-beforeEach(async () => {
-  await resetEmulator();
-});
+useFreshWorld();
 
 describe("bad or missing configuration fails every request with a 500 naming the setting, never its value", () => {
   const cases: Array<[keyof Bindings, string | undefined]> = [
@@ -134,19 +133,15 @@ describe("a missing or malformed CLERK_WEBHOOK_SIGNING_SECRET fails only POST /w
 });
 
 describe("the request log of a misconfigured gateway names the setting, never its value", () => {
-  afterEach(() => {
-    vi.restoreAllMocks();
-  });
+  const capture = captureConsole();
 
   it("puts the setting on the request line", async () => {
-    const lines: string[] = [];
-    vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
     const value = "twelve-and-a-half-seconds";
     const response = await withSettings({ UPSTREAM_TIMEOUT_MS: value }, "/healthz");
     expect(response.status).toBe(500);
-    const request = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((l) => l.msg === "request");
+    const request = capture.json().find((line) => line.msg === "request");
     expect(request).toMatchObject({ error_code: "internal_error", setting: "UPSTREAM_TIMEOUT_MS", status: 500 });
-    expect(lines.join("\n")).not.toContain(value);
+    expect(capture.lines.join("\n")).not.toContain(value);
   });
 });
 

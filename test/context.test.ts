@@ -9,12 +9,15 @@ import { configOf, loadConfig } from "../src/env";
 import { observe, requestMetrics } from "../src/observability";
 import { SessionService, sessionServiceOf } from "../src/session-service";
 import { freshToken, SEED } from "./support/emulator";
+import { useFreshWorld } from "./support/fresh-world";
 import { gatewayRequest } from "./support/gateway";
 
 /**
  * The typed context: each middleware's variables are read through its accessor, and a
  * route that runs without a middleware gets that middleware's documented absence, not a crash.
  */
+useFreshWorld();
+
 describe("context accessors", () => {
   it("read what observe(), the configuration and the auth middleware set", async () => {
     const app = new Hono<AppEnv>();

@@ -12,15 +12,14 @@ import {
 } from "../src/cache/memory";
 import { SessionCache } from "../src/cache/session-cache";
 import type { Session } from "../src/clerk/schemas";
+import { coldIsolate } from "./support/fresh-world";
 
 /**
  * The registry of isolate memory (src/cache/memory.ts): every structure an isolate keeps
  * between requests is registered, each is held to its entry bound and its byte bound, and
  * one call forgets all of them.
  */
-beforeEach(() => {
-  resetIsolateMemory();
-});
+beforeEach(coldIsolate);
 
 const NAMES = Object.keys(ISOLATE_MEMORY) as MemoryName[];
 

@@ -1,6 +1,6 @@
 /**
  * @module
- * Frontend-API shapes built from Backend-API sessions (`clerk-openapi/fapi`):
+ * Frontend-API shapes built from Backend-API sessions (`spec/clerk-openapi/fapi`):
  * `Client.ActiveSession` for /v1/me/sessions/active, `Client.Session-2` for the rest.
  * The schemas are the one definition: the types below and the OpenAPI document derive from them.
  */
