@@ -85,6 +85,17 @@ describe("the registry of isolate memory", () => {
     expect(isolateMemoryUsage().every((usage) => usage.entries === 0 && usage.bytes === 0)).toBe(true);
   });
 
+  it("keeps only what it is told to keep", () => {
+    for (const name of NAMES) {
+      const [key, value] = SAMPLES[name](0, 0);
+      map(name).set(key, value);
+    }
+    resetIsolateMemory({ keep: ["jwksStores"] });
+    for (const usage of isolateMemoryUsage()) {
+      expect(usage.entries, usage.name).toBe(usage.name === "jwksStores" ? 1 : 0);
+    }
+  });
+
   describe.each(NAMES)("%s", (name) => {
     const { maxEntries, maxBytes } = ISOLATE_MEMORY[name];
 

@@ -282,9 +282,9 @@ export function isolateMap<K, V>(name: MemoryName, sizeOf: (value: V, key: K) =>
   return map;
 }
 
-/** Forgets everything this isolate remembers (tests). */
-export function resetIsolateMemory(): void {
-  for (const map of registry.values()) map.clear();
+/** Forgets everything this isolate remembers (tests), but the structures named in `keep`. */
+export function resetIsolateMemory(options: { keep?: readonly MemoryName[] } = {}): void {
+  for (const [name, map] of registry) if (!options.keep?.includes(name)) map.clear();
 }
 
 export type MemoryUsage = { name: MemoryName; entries: number; bytes: number; maxEntries: number; maxBytes: number };

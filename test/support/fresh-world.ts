@@ -25,9 +25,11 @@ import { resetEmulator } from "./emulator";
  * The one place the tests reset isolate memory.
  */
 export function coldIsolate(): void {
-  // Every structure of the registry (src/cache/memory.ts), including Clerk's 429 blocks: a 429 in
-  // one test blocks calls to Clerk for its Retry-After, and the next test starts unblocked.
-  resetIsolateMemory();
+  // Every structure of the registry (src/cache/memory.ts), including Clerk's 429 blocks (a 429 in
+  // one test blocks calls to Clerk for its Retry-After; the next test starts unblocked), but the
+  // signing keys: the emulator keeps its key across reseeds, so the keys stay valid, and a test's
+  // count of calls to Clerk is then the calls its own requests made, not a key fetch.
+  resetIsolateMemory({ keep: ["jwksStores", "pemKeys"] });
 }
 
 /** Makes the world fresh now (see the module comment for what that is). */
