@@ -1,7 +1,7 @@
 import type { Principal } from "./auth/principal";
 import { misconfigured } from "./errors";
-import { parsePrefix } from "./proxy/paths";
 import type { RequestMetrics } from "./observability";
+import { parsePrefix } from "./proxy/paths";
 
 /**
  * Everything the Worker is given by the platform. Names follow Clerk's own where Clerk
@@ -310,7 +310,10 @@ function parseProxy(env: Bindings): ProxyConfig | undefined {
     return segments;
   });
   if (secret && (secret.length < MIN_ORIGIN_SECRET_LENGTH || /\s/.test(secret))) {
-    throw misconfigured("ORIGIN_SHARED_SECRET", `must be at least ${MIN_ORIGIN_SECRET_LENGTH} characters without spaces`);
+    throw misconfigured(
+      "ORIGIN_SHARED_SECRET",
+      `must be at least ${MIN_ORIGIN_SECRET_LENGTH} characters without spaces`,
+    );
   }
   return {
     originUrl,
@@ -332,7 +335,10 @@ function parsePassthrough(env: Bindings): ReadonlySet<string> {
   const names = list(env.BAPI_PASSTHROUGH);
   for (const name of names) {
     if (!BAPI_RESOURCE.test(name)) {
-      throw misconfigured("BAPI_PASSTHROUGH", "must be comma-separated Backend-API resource names like users,organizations");
+      throw misconfigured(
+        "BAPI_PASSTHROUGH",
+        "must be comma-separated Backend-API resource names like users,organizations",
+      );
     }
     if (OWN_RESOURCES.has(name)) {
       throw misconfigured("BAPI_PASSTHROUGH", `must not name ${name}, which the gateway serves itself`);

@@ -89,8 +89,11 @@ export class JwksKeyStore {
       return { keys: this.#jwks, fetchedAt: this.#fetchedAt };
     }
     if (!this.#remote && !this.#mayFetch()) {
-      throw upstreamUnavailable(503, "Clerk's signing keys could not be loaded; retry later", 
-        Math.ceil((UNKNOWN_KID_REFETCH_INTERVAL_MS - (this.#now() - this.#lastRemoteFetch)) / 1000));
+      throw upstreamUnavailable(
+        503,
+        "Clerk's signing keys could not be loaded; retry later",
+        Math.ceil((UNKNOWN_KID_REFETCH_INTERVAL_MS - (this.#now() - this.#lastRemoteFetch)) / 1000),
+      );
     }
     await this.#fetchRemote(deps);
     return { keys: this.#jwks, fetchedAt: this.#fetchedAt };

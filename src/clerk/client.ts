@@ -223,7 +223,10 @@ export class ClerkClient {
       const clerk = z.safeParse(ClerkErrors, json);
       // The caller's credential never reaches Clerk, so a 401 (or a 403 naming the key) is about the gateway's key.
       if (response.status === 401 || !clerk.success || clerk.data.errors.some((e) => e.code === "clerk_key_invalid")) {
-        throw upstreamUnavailable(502, "Clerk rejected the gateway's credentials; the operator has to fix its configuration");
+        throw upstreamUnavailable(
+          502,
+          "Clerk rejected the gateway's credentials; the operator has to fix its configuration",
+        );
       }
     }
     const out = new Headers();

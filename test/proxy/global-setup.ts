@@ -1,11 +1,11 @@
-import { build } from "esbuild";
+import { type BuildOptions, build } from "esbuild";
 
 /**
  * Bundles the two auxiliary Workers of the proxy project: the recording origin and the
  * Clerk emulator (a copy of its own, so the two projects' setups never write one file).
  */
 export default async function setup() {
-  const common = {
+  const common: BuildOptions = {
     bundle: true,
     format: "esm",
     platform: "neutral",
@@ -13,7 +13,7 @@ export default async function setup() {
     conditions: ["workerd", "worker", "browser"],
     mainFields: ["browser", "module", "main"],
     logLevel: "warning",
-  } as const;
+  };
   await Promise.all([
     build({ ...common, entryPoints: ["test/proxy/origin/index.ts"], outfile: "test/proxy/dist/origin.js" }),
     build({ ...common, entryPoints: ["emulator/src/index.ts"], outfile: "test/proxy/dist/emulator.js" }),

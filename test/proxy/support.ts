@@ -4,8 +4,8 @@ import worker from "../../src/index";
 import { type CallOptions, gatewayRequest } from "../support/gateway";
 import type { ReceivedRequest } from "./origin/index";
 
-export type { ReceivedRequest } from "./origin/index";
 export { DOWN_HOST, ORIGIN_HOST } from "./config";
+export type { ReceivedRequest } from "./origin/index";
 
 /** The origin's control endpoint; the test's own fetch lands on the origin Worker as the gateway's does. */
 const CONTROL = "https://origin.test/__origin/requests";

@@ -79,6 +79,26 @@ async function origin(request: Request, url: URL): Promise<Response> {
   };
   received.push(record);
   if (url.host === DOWN_HOST) throw new Error("test origin: connection dropped");
+  if (url.pathname === "/first-chunk") {
+    // Answers after the first chunk of the upload: only possible if the gateway streams it.
+    const reader = (request.body as ReadableStream<Uint8Array>).getReader();
+    const first = await reader.read();
+    reader.releaseLock();
+    return Response.json({ first: first.value?.byteLength ?? 0 });
+  }
+  if (url.pathname === "/drip") {
+    const chunks = Number(url.searchParams.get("chunks") ?? "3");
+    const gap = Number(url.searchParams.get("gap") ?? "300");
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sent > 0) await sleep(gap);
+        controller.enqueue(new Uint8Array(1024).fill(sent));
+        if (++sent === chunks) controller.close();
+      },
+    });
+    return new Response(body, { headers: { "Content-Type": "application/octet-stream" } });
+  }
   Object.assign(record, await digest(request.body));
 
   const status = /^\/status\/(\d{3})$/.exec(url.pathname);
