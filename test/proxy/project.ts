@@ -33,6 +33,7 @@ export function proxyProject(options: {
             ...ratelimits,
             // Small enough to reach in a test; used through an env copy, never by the other tests.
             RL_TEST_PROXY: { namespace_id: "9201", simple: { limit: 3, period: 60 } },
+            RL_TEST_GUARD: { namespace_id: "9203", simple: { limit: 3, period: 60 } },
             RL_TEST_PROXY_AUTH_FAILURES: { namespace_id: "9202", simple: RATE_LIMITS.RL_AUTH_FAILURES },
           },
           outboundService: "test-origin",
