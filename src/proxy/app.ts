@@ -99,7 +99,7 @@ export function createProxyApp() {
     const { target, init } = originRequestInit(c.req.raw, url, proxy, principal);
     const started = Date.now();
     try {
-      return await sendToOrigin(target, init, proxy.timeoutMs);
+      return await sendToOrigin(target, init, proxy.timeoutMs, c.req.header("Accept-Encoding") ?? null);
     } finally {
       c.var.metrics.upstream.ms += Date.now() - started;
       c.var.metrics.upstream.calls++;

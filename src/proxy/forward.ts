@@ -71,6 +71,21 @@ export function originRequestInit(
   };
 }
 
+/** Whether an `Accept-Encoding` value admits `encoding` (RFC 9110 §12.5.3; q=0 refuses). */
+export function accepts(acceptEncoding: string | null, encoding: string): boolean {
+  if (!acceptEncoding) return false;
+  const wanted = encoding.trim().toLowerCase();
+  let wildcard = false;
+  for (const part of acceptEncoding.split(",")) {
+    const [token = "", ...params] = part.trim().toLowerCase().split(";");
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+    const refused = q !== undefined && Number(q.slice(2)) === 0;
+    if (token.trim() === wanted) return !refused;
+    if (token.trim() === "*") wildcard = !refused;
+  }
+  return wildcard;
+}
+
 const originError = (status: 502 | 504, longMessage: string) =>
   new ApiError(status, [{ code: "upstream_unavailable", message: "Origin unavailable", long_message: longMessage }]);
 
@@ -83,6 +98,7 @@ export async function sendToOrigin(
   target: string,
   init: RequestInit,
   timeoutMs: number,
+  acceptEncoding: string | null,
   fetcher: typeof fetch = fetch,
 ): Promise<Response> {
   const controller = new AbortController();
@@ -94,7 +110,16 @@ export async function sendToOrigin(
   try {
     const response = await fetcher(target, { ...init, signal: controller.signal });
     // Headers of a fetched response are immutable; a copy lets the runtime stream it on unchanged.
-    return new Response(response.body, response);
+    const copy = new Response(response.body, response);
+    // The runtime asks origins for compressed bodies whatever the caller accepts, hands the body
+    // over decoded, and re-encodes it by Content-Encoding on the way out. A caller that did not
+    // accept that encoding gets the decoded body instead of bytes it cannot read.
+    const encoding = copy.headers.get("Content-Encoding");
+    if (encoding && !accepts(acceptEncoding, encoding)) {
+      copy.headers.delete("Content-Encoding");
+      copy.headers.delete("Content-Length");
+    }
+    return copy;
   } catch {
     // Nothing about the failure (the origin's address, the runtime's message) goes to the caller.
     throw timedOut

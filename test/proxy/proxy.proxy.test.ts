@@ -279,6 +279,33 @@ describe("methods, bodies and statuses pass through", () => {
   });
 });
 
+describe("content encoding", () => {
+  it("a caller that accepts no encoding gets the origin's compressed body decoded", async () => {
+    const alice = await signIn("alice");
+    const response = await sendWith({}, "/compressed", {
+      token: alice.token,
+      headers: { "Accept-Encoding": "identity" },
+    });
+    expect(response.headers.get("Content-Encoding")).toBeNull();
+    expect(await response.text()).toBe("compressible ".repeat(100));
+  });
+
+  it("a caller that accepts it keeps the origin's Content-Encoding", async () => {
+    const alice = await signIn("alice");
+    const response = await sendWith({}, "/compressed", {
+      token: alice.token,
+      headers: { "Accept-Encoding": "br;q=0, gzip" },
+    });
+    expect(response.headers.get("Content-Encoding")).toBe("gzip");
+    const refused = await sendWith({}, "/compressed", {
+      token: alice.token,
+      headers: { "Accept-Encoding": "gzip;q=0, br" },
+    });
+    expect(refused.headers.get("Content-Encoding")).toBeNull();
+    expect(await refused.text()).toBe("compressible ".repeat(100));
+  });
+});
+
 describe("bodies are streamed both ways", () => {
   const FIVE_MB = 5 * 1024 * 1024;
 

@@ -26,6 +26,8 @@ export type ReceivedRequest = {
 import { DOWN_HOST, ORIGIN_HOST } from "../config";
 
 const received: ReceivedRequest[] = [];
+/** What `/compressed` sends, gzip-encoded. */
+const COMPRESSIBLE = "compressible ".repeat(100);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function digest(body: ReadableStream<Uint8Array> | null): Promise<{ bytes: number; sha256: string | null }> {
@@ -113,6 +115,14 @@ async function origin(request: Request, url: URL): Promise<Response> {
         "Retry-After": "7",
         "X-Origin": "yes",
       },
+    });
+  }
+  if (url.pathname === "/compressed") {
+    // Compressed whatever the request asked for, as origins behind Cloudflare are asked for.
+    const body = new Blob([COMPRESSIBLE]).stream().pipeThrough(new CompressionStream("gzip"));
+    return new Response(body, {
+      headers: { "Content-Type": "text/plain", "Content-Encoding": "gzip" },
+      encodeBody: "manual",
     });
   }
   if (url.pathname === "/redirect") {
