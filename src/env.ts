@@ -61,6 +61,8 @@ export interface Bindings {
   ORIGIN_SHARED_SECRET?: string;
   /** var: milliseconds the origin may take to send its response headers. Default 30000. */
   ORIGIN_TIMEOUT_MS?: string;
+  /** var: "false" removes the caller's Clerk credential (`Authorization`, `__session` cookies) before forwarding. Default true. */
+  ORIGIN_FORWARD_CREDENTIALS?: string;
   /** var: comma-separated Backend-API resources (`users`, `organizations`, …) forwarded to Clerk for services. */
   BAPI_PASSTHROUGH?: string;
   /** Optional Rate Limiting binding: requests forwarded to the origin, per user (per IP on public paths). */
@@ -118,6 +120,8 @@ export interface ProxyConfig {
   publicPaths: readonly (readonly string[])[];
   sharedSecret: string | undefined;
   timeoutMs: number;
+  /** Whether the caller's `Authorization` header and `__session` cookies reach the origin. */
+  forwardCredentials: boolean;
 }
 
 export const DEFAULT_API_URL = "https://api.clerk.com";
@@ -320,6 +324,7 @@ function parseProxy(env: Bindings): ProxyConfig | undefined {
     publicPaths,
     sharedSecret: secret,
     timeoutMs: intSetting(env, "ORIGIN_TIMEOUT_MS", 30_000, 100, 300_000),
+    forwardCredentials: boolSetting(env, "ORIGIN_FORWARD_CREDENTIALS", true),
   };
 }
 

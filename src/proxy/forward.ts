@@ -24,6 +24,22 @@ export function isReservedHeader(name: string): boolean {
   return normalized.startsWith("x-clerk-") || normalized === SECRET_HEADER.toLowerCase();
 }
 
+/**
+ * The Cookie header without Clerk's session cookies (`__session` and the instance-suffixed
+ * `__session_<suffix>`), for ORIGIN_FORWARD_CREDENTIALS=false; null when nothing is left.
+ */
+export function withoutSessionCookies(cookie: string | null): string | null {
+  if (!cookie) return null;
+  const kept = cookie
+    .split(";")
+    .map((part) => part.trim())
+    .filter((part) => {
+      const name = part.split("=")[0]?.trim() ?? "";
+      return part.length > 0 && name !== "__session" && !name.startsWith("__session_");
+    });
+  return kept.length > 0 ? kept.join("; ") : null;
+}
+
 /** The organization in the token: `o.id` in v2 session tokens, `org_id` in v1. */
 export function orgIdOf(principal: UserPrincipal): string | undefined {
   const o = principal.claims.o;
@@ -34,8 +50,10 @@ export function orgIdOf(principal: UserPrincipal): string | undefined {
 /**
  * The request the origin receives: the caller's method, path, query, headers and body
  * (streamed, never buffered), minus any caller-supplied identity, plus the gateway's.
- * `Authorization` and the `__session` cookie are kept, so an origin that verifies Clerk
- * tokens itself keeps working behind the gateway.
+ * `Authorization` and the `__session` cookies are kept by default, so an origin that
+ * verifies Clerk tokens itself keeps working behind the gateway; ORIGIN_FORWARD_CREDENTIALS
+ * =false removes them for origins that trust the gateway alone (a token the origin never
+ * sees cannot leak from its logs).
  */
 export function originRequestInit(
   request: Request,
@@ -47,6 +65,12 @@ export function originRequestInit(
   for (const [name, value] of request.headers) {
     if (name === "host" || isReservedHeader(name)) continue;
     headers.append(name, value);
+  }
+  if (!config.forwardCredentials) {
+    headers.delete("Authorization");
+    const cookies = withoutSessionCookies(headers.get("Cookie"));
+    if (cookies) headers.set("Cookie", cookies);
+    else headers.delete("Cookie");
   }
   // The origin sees its own host in Host; these say what the caller asked for.
   headers.set("X-Forwarded-Host", url.host);

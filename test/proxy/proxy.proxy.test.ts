@@ -89,6 +89,26 @@ describe("a signed-in request reaches the origin with the gateway's identity hea
   });
 });
 
+describe("ORIGIN_FORWARD_CREDENTIALS=false: the origin gets the identity, not the token", () => {
+  it("removes Authorization and Clerk's session cookies, keeps every other cookie", async () => {
+    const alice = await signIn("alice");
+    const noCredentials = { ORIGIN_FORWARD_CREDENTIALS: "false" };
+    const viaHeader = await echo(
+      await sendWith(noCredentials, "/api/me", {
+        token: alice.token,
+        headers: { Cookie: "theme=dark; __session_Abc123=x.y.z; lang=de" },
+      }),
+    );
+    expect(viaHeader.headers.authorization).toBeUndefined();
+    expect(viaHeader.headers.cookie).toBe("theme=dark; lang=de");
+    expect(viaHeader.headers["x-clerk-user-id"]).toBe(SEED.users.alice.id);
+
+    const viaCookie = await echo(await sendWith(noCredentials, "/api/me", { cookie: alice.token }));
+    expect(viaCookie.headers.cookie).toBeUndefined();
+    expect(viaCookie.headers["x-clerk-user-id"]).toBe(SEED.users.alice.id);
+  });
+});
+
 describe("identity headers a caller sends are removed, in every spelling", () => {
   const spoofed = {
     "X-Clerk-User-Id": "user_spoofed0000000000000000000",
@@ -502,6 +522,7 @@ describe("bad proxy settings fail every request with a 500 naming the setting", 
     ["GATEWAY_BASE_PATH", { GATEWAY_BASE_PATH: "/cl erk" }],
     ["ORIGIN_SHARED_SECRET", { ORIGIN_SHARED_SECRET: "short" }],
     ["ORIGIN_TIMEOUT_MS", { ORIGIN_TIMEOUT_MS: "soon" }],
+    ["ORIGIN_FORWARD_CREDENTIALS", { ORIGIN_FORWARD_CREDENTIALS: "no" }],
     ["BAPI_PASSTHROUGH", { BAPI_PASSTHROUGH: "users,../sessions" }],
     ["BAPI_PASSTHROUGH", { BAPI_PASSTHROUGH: "sessions" }],
   ];
