@@ -40,8 +40,6 @@ const secretScanReporter = {
 /** What every project shares; each project adds its own Worker config and global setup. */
 const shared = {
   setupFiles: ["./test/support/secret-scan.setup.ts"],
-  // Every request logs a JSON line; show console output only for tests that fail.
-  silent: "passed-only",
   // Ceilings against hangs, not timings: the first test of a file parses Clerk's OpenAPI
   // spec and the emulator generates its RSA key, which takes seconds on a busy 2-core machine.
   testTimeout: 30_000,
@@ -86,6 +84,8 @@ export default defineConfig({
     // secrets by a reporter (onConsoleLog is skipped for passing tests under "passed-only"); a
     // finding (a name, never the value) is recorded and fails the run in global teardown.
     reporters: ["default", secretScanReporter],
+    // Every request logs a JSON line; show console output only for tests that fail.
+    silent: "passed-only",
     projects: [gatewayProject, proxyProject({ shared, ratelimits, compatibilityDate })],
   },
 });

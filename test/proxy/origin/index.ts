@@ -80,7 +80,8 @@ async function origin(request: Request, url: URL): Promise<Response> {
     sha256: null,
   };
   received.push(record);
-  if (url.host === DOWN_HOST) throw new Error("test origin: connection dropped");
+  // Thrown, the caller's fetch() fails like a reset connection (workerd logs it as uncaught).
+  if (url.host === DOWN_HOST) throw new Error("test origin: connection dropped (fault injection)");
   if (url.pathname === "/first-chunk") {
     // Answers after the first chunk of the upload: only possible if the gateway streams it.
     const reader = (request.body as ReadableStream<Uint8Array>).getReader();
