@@ -3,7 +3,8 @@ import { env, exports } from "cloudflare:workers";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { TEST_AUTHORIZED_PARTIES, TEST_PUBLISHABLE_KEY, TEST_SERVICE_KEYS } from "../support/config";
-import { clearFaults, emulatorCalls, resetEmulator, SEED, setFault, signIn } from "../support/emulator";
+import { clearFaults, emulatorCalls, SEED, setFault, signIn } from "../support/emulator";
+import { useFreshWorld } from "../support/fresh-world";
 import { call, errorBody, GATEWAY_ORIGIN, gatewayRequest } from "../support/gateway";
 
 /**
@@ -35,8 +36,8 @@ afterAll(() => {
   vi.unstubAllGlobals();
 });
 
-beforeEach(async () => {
-  await resetEmulator();
+useFreshWorld();
+beforeEach(() => {
   gatewayRequests.length = 0;
 });
 

@@ -1,8 +1,8 @@
 import { exports } from "cloudflare:workers";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { clearUpstreamBlocks } from "../../src/clerk/client";
 import { TEST_SECRET_KEY, TEST_SERVICE_KEYS } from "../support/config";
-import { clearFaults, emulatorCalls, resetEmulator, SEED, setFault, signIn } from "../support/emulator";
+import { clearFaults, emulatorCalls, SEED, setFault, signIn } from "../support/emulator";
+import { useFreshWorld } from "../support/fresh-world";
 import { call, errorBody, GATEWAY_ORIGIN, SERVICE_KEY } from "../support/gateway";
 import { TEST_BASE_PATH } from "./config";
 import { clearOrigin, originRequests, sendWith, testEnv } from "./support";
@@ -33,11 +33,8 @@ afterAll(() => {
   vi.unstubAllGlobals();
 });
 
-beforeEach(async () => {
-  await resetEmulator();
-  await clearOrigin();
-  clearUpstreamBlocks();
-});
+useFreshWorld();
+beforeEach(clearOrigin);
 
 describe("an enabled resource is forwarded to Clerk for services, with the secret key", () => {
   it("users.getUser through @clerk/backend pointed at the gateway", async () => {

@@ -1,7 +1,6 @@
-import { reset } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import { clearMemory } from "../../src/cache/memory";
-import { expiredToken, resetEmulator, SEED, signIn, tokenWith, upstreamCalls } from "../support/emulator";
+import { expiredToken, SEED, signIn, tokenWith, upstreamCalls } from "../support/emulator";
+import { useFreshWorld } from "../support/fresh-world";
 import { call, errorBody, SERVICE_KEY } from "../support/gateway";
 import { DOWN_HOST, ORIGIN_URL, TEST_BASE_PATH, TEST_ORIGIN_SECRET, TEST_ORIGIN_TIMEOUT_MS } from "./config";
 import { clearOrigin, digestStream, originRequests, patternStream, sendWith, testEnv } from "./support";
@@ -13,12 +12,8 @@ import { clearOrigin, digestStream, originRequests, patternStream, sendWith, tes
  * modes are reached by calling the same entry with some bindings changed.
  */
 
-beforeEach(async () => {
-  await resetEmulator();
-  await clearOrigin();
-  await reset();
-  clearMemory();
-});
+useFreshWorld();
+beforeEach(clearOrigin);
 
 const echo = async (response: Response) =>
   (await response.json()) as { method: string; path: string; search: string; headers: Record<string, string> };
