@@ -7,6 +7,7 @@
  */
 import type { RequestIdVariables } from "hono/request-id";
 import type { AuthVariables } from "./auth/principal";
+import type { ClerkClientVariables } from "./clerk/client";
 import type { Bindings, ConfigVariables } from "./env";
 import type { ObservabilityVariables } from "./observability";
 import type { SessionServiceVariables } from "./session-service";
@@ -15,7 +16,8 @@ export type AppVariables = RequestIdVariables &
   ObservabilityVariables &
   ConfigVariables &
   AuthVariables &
-  SessionServiceVariables;
+  SessionServiceVariables &
+  ClerkClientVariables;
 
 /** The one environment type of the gateway app and its routes. */
 export type AppEnv = { Bindings: Bindings; Variables: AppVariables };

@@ -11,6 +11,7 @@ import { isolateMap, jsonBytes } from "./cache/memory";
 import { type PublishableKeyInstance, parsePublishableKey } from "./clerk/keys";
 import { misconfigured } from "./errors";
 import { TEMPLATE_NAME } from "./ids";
+import { parsePrefix } from "./proxy/paths";
 
 export type InstanceType = PublishableKeyInstance["instanceType"];
 
@@ -33,6 +34,12 @@ const DEFAULT_API_URL = "https://api.clerk.com";
 const DEFAULT_API_VERSION = "2026-05-12";
 /** A service key shorter than this is too easy to guess to guard a secret-key proxy. */
 const MIN_SERVICE_KEY_LENGTH = 20;
+/** A shared secret shorter than this is too easy to guess to be worth checking at the origin. */
+const MIN_ORIGIN_SECRET_LENGTH = 20;
+/** Backend-API resource names as Clerk spells them (`users`, `organization_memberships`, …). */
+const BAPI_RESOURCE = /^[a-z][a-z_]{1,63}$/;
+/** Served by the gateway itself: never forwarded as-is. */
+const OWN_RESOURCES: ReadonlySet<string> = new Set(["sessions", "me", "jwks"]);
 
 const trimmed = (raw: string | undefined): string | undefined => raw?.trim() || undefined;
 
@@ -221,6 +228,96 @@ export const SETTINGS = {
     default: "60",
     parse: wholeNumber(60, 0, 525_600),
   }),
+  BAPI_PASSTHROUGH: setting({
+    kind: "var",
+    description:
+      "Backend-API resources forwarded to Clerk for services ([below](#pointing-the-whole-clerkbackend-client-at-the-gateway))",
+    default: "none",
+    parse: (raw, name): ReadonlySet<string> => {
+      const names = list(raw);
+      for (const resource of names) {
+        if (!BAPI_RESOURCE.test(resource)) {
+          throw misconfigured(name, "must be comma-separated Backend-API resource names like users,organizations");
+        }
+        if (OWN_RESOURCES.has(resource)) {
+          throw misconfigured(name, `must not name ${resource}, which the gateway serves itself`);
+        }
+      }
+      return new Set(names);
+    },
+  }),
+  ORIGIN_URL: setting({
+    kind: "var",
+    description:
+      "proxy mode ([below](#proxy-in-front-of-an-origin-origin_url)): every request the gateway does not serve itself is forwarded here after authentication",
+    default: "off",
+    parse: (raw, name) => {
+      const value = trimmed(raw);
+      if (!value) return undefined;
+      try {
+        const url = new URL(value);
+        if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error("scheme");
+        if (url.search || url.hash || url.username || url.password) throw new Error("extra");
+        return `${url.origin}${url.pathname}`.replace(/\/+$/, "");
+      } catch {
+        throw misconfigured(name, "must be an http(s) URL without query, fragment or credentials");
+      }
+    },
+  }),
+  PUBLIC_PATHS: setting({
+    kind: "var",
+    description:
+      "comma-separated path prefixes forwarded to `ORIGIN_URL` without authentication (matched segment by segment)",
+    default: "none",
+    parse: (raw, name): readonly (readonly string[])[] =>
+      list(raw).map((entry) => {
+        const segments = parsePrefix(entry);
+        if (!segments) {
+          throw misconfigured(
+            name,
+            "must be comma-separated paths like /public,/assets (not /; letters, digits and . _ ~ - only)",
+          );
+        }
+        return segments;
+      }),
+  }),
+  GATEWAY_BASE_PATH: setting({
+    kind: "var",
+    description: "a path prefix for the gateway's own routes (e.g. `/clerk`), so the origin can own `/v1/…`",
+    default: "none: the routes at the root",
+    parse: (raw, name): readonly string[] | undefined => {
+      const value = trimmed(raw);
+      if (!value || value === "/") return undefined;
+      const segments = parsePrefix(value);
+      if (!segments) throw misconfigured(name, "must be a path like /clerk (letters, digits and . _ ~ -)");
+      return segments;
+    },
+  }),
+  ORIGIN_SHARED_SECRET: setting({
+    kind: "secret",
+    description: "sent to the origin as `X-Gateway-Secret`, so it can tell a request came through the gateway",
+    default: "none",
+    parse: (raw, name) => {
+      const value = trimmed(raw);
+      if (value && (value.length < MIN_ORIGIN_SECRET_LENGTH || /\s/.test(value))) {
+        throw misconfigured(name, `must be at least ${MIN_ORIGIN_SECRET_LENGTH} characters without spaces`);
+      }
+      return value;
+    },
+  }),
+  ORIGIN_TIMEOUT_MS: setting({
+    kind: "var",
+    description: "how long the origin may take to send its response headers",
+    default: "30000",
+    parse: wholeNumber(30_000, 100, 300_000),
+  }),
+  ORIGIN_FORWARD_CREDENTIALS: setting({
+    kind: "var",
+    description:
+      "`false` removes the caller's Clerk credential (`Authorization`, `__session` cookies) before forwarding",
+    default: "true",
+    parse: flag(true),
+  }),
   DEV_SIGN_IN_URL: setting({
     kind: "var",
     description:
@@ -249,6 +346,8 @@ export interface PlatformBindings {
   RL_UPSTREAM_PRODUCTION?: RateLimit;
   /** The same for a development instance (`pk_test_`), whose Clerk limit is ten times lower. */
   RL_UPSTREAM_DEVELOPMENT?: RateLimit;
+  /** Requests forwarded to the origin, per user (per IP on public paths). */
+  RL_PROXY?: RateLimit;
   /** Workers static assets: the /devices page, /docs and /openapi.json (public/, built by scripts/build-web.mjs). */
   ASSETS?: Fetcher;
 }
@@ -276,6 +375,23 @@ export interface GatewayConfig {
   allowPendingSessions: boolean;
   revokeMaxFactorAgeMinutes: number;
   upstreamTimeoutMs: number;
+  /** Proxy mode (ORIGIN_URL set), else undefined. */
+  proxy: ProxyConfig | undefined;
+  /** GATEWAY_BASE_PATH as segments (`/clerk` → ["clerk"]), else undefined: the gateway's routes at the root. */
+  basePath: readonly string[] | undefined;
+  /** BAPI_PASSTHROUGH: Backend-API resources forwarded to Clerk for services. */
+  bapiPassthrough: ReadonlySet<string>;
+}
+
+export interface ProxyConfig {
+  /** ORIGIN_URL without a trailing slash (it may carry a path prefix). */
+  originUrl: string;
+  /** PUBLIC_PATHS, each as segments. */
+  publicPaths: readonly (readonly string[])[];
+  sharedSecret: string | undefined;
+  timeoutMs: number;
+  /** Whether the caller's `Authorization` header and `__session` cookies reach the origin. */
+  forwardCredentials: boolean;
 }
 
 /** What the configuration middleware sets on each request. */
@@ -322,5 +438,26 @@ export function parseConfig(env: Bindings): GatewayConfig {
     allowPendingSessions: read(env, "ALLOW_PENDING_SESSIONS"),
     revokeMaxFactorAgeMinutes: read(env, "REVOKE_MAX_FACTOR_AGE_MINUTES"),
     upstreamTimeoutMs: read(env, "UPSTREAM_TIMEOUT_MS"),
+    proxy: parseProxy(env),
+    basePath: read(env, "GATEWAY_BASE_PATH"),
+    bapiPassthrough: read(env, "BAPI_PASSTHROUGH"),
+  };
+}
+
+/** The proxy's settings mean something only together, and only with an origin. */
+function parseProxy(env: Bindings): ProxyConfig | undefined {
+  const originUrl = read(env, "ORIGIN_URL");
+  if (!originUrl) {
+    // Settings that only mean something with an origin are a mistake without one.
+    if (list(env.PUBLIC_PATHS).length > 0) throw misconfigured("PUBLIC_PATHS", "needs ORIGIN_URL");
+    if (trimmed(env.ORIGIN_SHARED_SECRET)) throw misconfigured("ORIGIN_SHARED_SECRET", "needs ORIGIN_URL");
+    return undefined;
+  }
+  return {
+    originUrl,
+    publicPaths: read(env, "PUBLIC_PATHS"),
+    sharedSecret: read(env, "ORIGIN_SHARED_SECRET"),
+    timeoutMs: read(env, "ORIGIN_TIMEOUT_MS"),
+    forwardCredentials: read(env, "ORIGIN_FORWARD_CREDENTIALS"),
   };
 }
