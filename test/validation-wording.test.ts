@@ -22,7 +22,7 @@ const body = JSON.stringify({ user_id: SEED.users.alice.id });
 describe("request bodies the gateway cannot read", () => {
   it("JSON sent without a JSON content type (curl -d alone) says so", async () => {
     for (const type of [undefined, "application/x-www-form-urlencoded", "text/plain"]) {
-      const headers = type ? { "Content-Type": type } : {};
+      const headers: Record<string, string> = type ? { "Content-Type": type } : {};
       const error = await rejected({ body, headers });
       expect(error?.meta, String(type)).toEqual({ param_name: "body" });
       expect(error?.long_message).toContain("Content-Type: application/json");
