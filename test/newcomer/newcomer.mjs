@@ -42,7 +42,10 @@ function npmStartOn(gatewayPort, emulatorPort) {
     result.stderr += chunk;
   });
   result.exited = new Promise((resolve) =>
-    child.on("exit", (code, signal) => resolve((result.exit = { code, signal }))),
+    child.on("exit", (code, signal) => {
+      result.exit = { code, signal };
+      resolve(result.exit);
+    }),
   );
   return result;
 }
