@@ -222,6 +222,30 @@ try {
   await docs.locator("details#health > summary").click();
   await docs.locator("details#health").getByRole("button", { name: "Send GET" }).click();
   await docs.locator("details#health pre").filter({ hasText: "HTTP 200" }).waitFor();
+  // Descriptions' `code` spans are rendered as <code>, never left as backticks; enumerated
+  // parameters are choices.
+  const list = docs.locator("details#listSessions");
+  await list.locator("> summary").click();
+  assert.equal(await list.locator("p code", { hasText: "status=active" }).count(), 1, "`status=active` is <code>");
+  const prose = await docs.locator("details.op p, main > p.intro").allInnerTexts();
+  assert.deepEqual(
+    prose.filter((text) => text.includes("`")),
+    [],
+    "no raw backticks in descriptions",
+  );
+  const status = list.getByLabel("status (query)");
+  assert.equal(await status.evaluate((node) => node.tagName), "SELECT");
+  assert.deepEqual(await status.locator("option").allInnerTexts(), [
+    "(not sent)",
+    "abandoned",
+    "active",
+    "ended",
+    "expired",
+    "removed",
+    "replaced",
+    "revoked",
+  ]);
+  assert.equal(await list.getByLabel("paginated (query)").evaluate((node) => node.tagName), "SELECT");
   await docs.screenshot({ path: `${OUT}/05-docs.png` });
   log(`/docs lists ${operations} operations; "Try it" works`);
 
