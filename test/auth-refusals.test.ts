@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import {
   clearCalls,
   expiredToken,
@@ -105,5 +105,28 @@ describe("forged tokens are indistinguishable: whichever check failed, the body 
     // The cookie path answers forgeries the same way.
     const viaCookie = await refused({ cookie: forgeries.junk as string });
     expect(JSON.stringify(viaCookie)).toBe([...bodies.values()][0]);
+  });
+});
+
+describe("the precise reason is in the log line, not the response", () => {
+  it("a bad signature is logged as such while the caller reads token_invalid", async () => {
+    const spy = vi.spyOn(console, "log");
+    try {
+      const forged = await signClaims(
+        { sub: alice.user_id, sid: alice.session_id, iat: now(), exp: now() + 60 },
+        {},
+        "invalid",
+      );
+      const error = await refused({ token: forged });
+      expect(error.meta).toEqual({ reason: "token_invalid" });
+      await refused({});
+      const lines = spy.mock.calls
+        .map((args) => String(args[0]))
+        .filter((line) => line.includes('"msg":"request"'))
+        .map((line) => JSON.parse(line) as { auth_failure?: string });
+      expect(lines.map((line) => line.auth_failure)).toEqual(["bad_signature", "missing"]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

@@ -29,7 +29,11 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 export const authenticate = (options: AuthOptions) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const principal = await resolvePrincipal(c);
-    if (principal.kind === "anonymous") throw refusal("missing");
+    if (principal.kind === "anonymous") {
+      // Not counted against the IP (nothing was guessed), but named in the log line like any refusal.
+      c.var.metrics.authFailure = "missing";
+      throw refusal("missing");
+    }
     if (!options.allow.includes(principal.kind)) {
       throw forbidden(
         principal.kind === "service"

@@ -94,7 +94,8 @@ export function startShell({ gatewayUrl, emulatorUrl, timeoutMs = 30_000 }) {
           clearTimeout(timer);
           resolve(result);
         };
-        shell.stdin.write(`${rewrite(command)}\nprintf '\\n@@DONE %s@@\\n' "$?"\n`);
+        // Grouped, not a subshell: assignments persist; stderr joins stdout, in order.
+        shell.stdin.write(`{\n${rewrite(command)}\n} 2>&1\nprintf '\\n@@DONE %s@@\\n' "$?"\n`);
       });
     },
     close() {
