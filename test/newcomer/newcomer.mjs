@@ -73,7 +73,9 @@ async function stopStart() {
 }
 
 try {
-  const [gatewayPort, emulatorPort] = [await freePort(), await freePort()];
+  const gatewayPort = await freePort();
+  let emulatorPort = await freePort();
+  while (emulatorPort === gatewayPort) emulatorPort = await freePort();
   const gatewayUrl = `http://localhost:${gatewayPort}`;
   const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
 
