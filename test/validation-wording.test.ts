@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { clearCalls, SEED, upstreamCalls } from "./support/emulator";
+import { useFreshWorld } from "./support/fresh-world";
 import { call, errorBody, SERVICE_KEY } from "./support/gateway";
 
 /**
  * A body the gateway cannot read is named for what it is, not reported as a missing field:
  * JSON without `Content-Type: application/json`, and JSON that is not an object. Nothing reaches Clerk.
  */
+
+useFreshWorld();
 
 async function rejected(init: RequestInit) {
   await clearCalls();
