@@ -50,10 +50,13 @@ export function portIsFree(port) {
   });
 }
 
-async function waitFor(url, label, child, timeoutMs) {
+async function waitFor(url, label, child, timeoutMs, signal) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${label} exited (${child.exitCode}) before it was ready`);
+    if (signal?.aborted) throw new Error(`${label}: start cancelled`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${label} exited (${child.exitCode ?? child.signalCode}) before it was ready`);
+    }
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
       if (res.status < 500) return;
@@ -77,7 +80,9 @@ export async function assertPortsFree({ gatewayPort, emulatorPort }) {
  * @param {{ gatewayPort: number, emulatorPort: number, gatewayHost?: string,
  *           onOutput?: (name: string, line: string, stream: "stdout" | "stderr") => void,
  *           onExit?: (name: string, code: number | null) => void, timeoutMs?: number,
- *           gatewayLogLevel?: "warn" | "log" | "info" }} options
+ *           gatewayLogLevel?: "warn" | "log" | "info", signal?: AbortSignal }} options
+ * `signal` cancels a start under way (Ctrl-C while wrangler is still starting): whatever was
+ * started is stopped before the returned promise rejects.
  */
 export async function startDevServers(options) {
   const { gatewayPort, emulatorPort, onOutput = () => {}, onExit = () => {}, timeoutMs = 60_000 } = options;
@@ -156,7 +161,7 @@ export async function startDevServers(options) {
   try {
     // One after the other: two `wrangler dev` starting at the same moment can pick the same free
     // port for their local dev-registry socket and one fails with "Address already in use".
-    await waitFor(`${emulatorUrl}/__dev/users`, "The Clerk emulator", emulator, timeoutMs);
+    await waitFor(`${emulatorUrl}/__dev/users`, "The Clerk emulator", emulator, timeoutMs, options.signal);
     const gateway = run("gateway", [
       "-c",
       "wrangler.toml",
@@ -177,7 +182,7 @@ export async function startDevServers(options) {
       "--log-level",
       gatewayLogLevel,
     ]);
-    await waitFor(`http://${HOST}:${gatewayPort}/healthz`, "The gateway", gateway, timeoutMs);
+    await waitFor(`http://${HOST}:${gatewayPort}/healthz`, "The gateway", gateway, timeoutMs, options.signal);
   } catch (error) {
     await stop();
     throw error;

@@ -29,7 +29,11 @@ if (gatewayPort === emulatorPort) {
 const gatewayUrl = `http://localhost:${gatewayPort}`;
 
 let servers;
+let starting;
 let stopping = false;
+// Ctrl-C while wrangler is still starting must stop what was started too (each worker runs in
+// its own process group, so the terminal's SIGINT does not reach it).
+const cancelStart = new AbortController();
 let ready = false;
 // Until the banner, wrangler's start-up chatter (the bindings table, the readiness polls) is
 // kept back and shown only if the start fails.
@@ -38,6 +42,8 @@ const held = [];
 async function shutdown(code = 0) {
   if (stopping) return;
   stopping = true;
+  cancelStart.abort();
+  await starting?.catch(() => {});
   await servers?.stop();
   process.exit(code);
 }
@@ -55,10 +61,11 @@ function show(name, line, stream) {
 
 try {
   // wrangler builds the pages and /openapi.json first ([build] in wrangler.toml).
-  servers = await startDevServers({
+  starting = startDevServers({
     gatewayPort,
     emulatorPort,
     gatewayLogLevel: "log",
+    signal: cancelStart.signal,
     onOutput: show,
     onExit: (name, code) => {
       if (!ready) process.stdout.write(held.splice(0).join(""));
@@ -66,7 +73,9 @@ try {
       shutdown(code || 1);
     },
   });
+  servers = await starting;
 } catch (error) {
+  if (stopping) await new Promise(() => {}); // shutdown() is under way and exits
   if (error instanceof PortBusyError) {
     console.error(`\n  npm start: ${error.message}\n`);
   } else {

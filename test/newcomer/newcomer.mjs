@@ -7,7 +7,8 @@
  *   3. the README's "Calling each of the ten operations", run as written, every step checked;
  *   4. the README's iPhone-token block of the devices walkthrough (200);
  *   5. `/`, and the gateway's readable request lines in the `npm start` terminal;
- *   6. Ctrl-C, which stops both workers and frees both ports.
+ *   6. Ctrl-C, which stops both workers and frees both ports;
+ *   7. Ctrl-C while `npm start` is still starting, which leaves nothing behind either.
  * Bounded: the whole run fails after 180 s rather than hang CI.
  */
 import assert from "node:assert/strict";
@@ -149,6 +150,26 @@ try {
     assert.ok(free, `port ${port} is free after Ctrl-C`);
   }
   say("Ctrl-C: both workers stopped, both ports free");
+
+  // 7. Ctrl-C halfway through starting (the emulator up, the gateway not yet): nothing left behind.
+  const early = npmStartOn(gatewayPort, emulatorPort);
+  npmStart = early; // stopped by the cleanup below if this step fails
+  const emulatorUp = Date.now() + 60_000;
+  while ((await portIsFree(emulatorPort)) && Date.now() < emulatorUp && early.exit === null) await sleep(100);
+  assert.equal(early.exit, null, `npm start exited early:\n${early.stdout}\n${early.stderr}`);
+  process.kill(-early.child.pid, "SIGINT");
+  const cancelled = await Promise.race([early.exited, sleep(20_000).then(() => null)]);
+  assert.ok(cancelled, "npm start stops on Ctrl-C while starting");
+  assert.doesNotMatch(early.stdout, /is running against/, "no banner after Ctrl-C");
+  for (const port of [gatewayPort, emulatorPort]) {
+    let free = false;
+    for (let i = 0; i < 50 && !free; i++) {
+      free = await portIsFree(port);
+      if (!free) await sleep(100);
+    }
+    assert.ok(free, `port ${port} is free after Ctrl-C during the start`);
+  }
+  say("Ctrl-C while starting: nothing left behind");
   console.log(`newcomer run passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 } catch (error) {
   process.exitCode = 1;
