@@ -218,7 +218,11 @@ try {
   await docs.goto(`${gatewayUrl}/docs`);
   await docs.getByText("/v1/me/sessions/active").first().waitFor();
   const operations = await docs.locator("details.op").count();
-  assert.equal(operations, 12, "every operation of /openapi.json is listed");
+  const documented = Object.values((await (await fetch(`${gatewayUrl}/openapi.json`)).json()).paths).flatMap(
+    (methods) => Object.keys(methods),
+  ).length;
+  assert.ok(documented >= 12, "the document lists the ten operations, /healthz and more");
+  assert.equal(operations, documented, "every operation of /openapi.json is listed");
   await docs.locator("details#health > summary").click();
   await docs.locator("details#health").getByRole("button", { name: "Send GET" }).click();
   await docs.locator("details#health pre").filter({ hasText: "HTTP 200" }).waitFor();
