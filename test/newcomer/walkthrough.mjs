@@ -197,12 +197,13 @@ export async function runOperationsWalkthrough({ gatewayUrl, emulatorUrl, log = 
         }
       }
       if (index === 0) {
-        // The ids the reader's shell now holds; then a moment, as a reader takes, for the sign-in's
-        // session.created webhook to reach the gateway before the first read.
+        // The ids the reader's shell now holds; then the moment a reader takes anyway, for the
+        // sign-in's session.created webhook to reach the gateway (it drops alice's cached list):
+        // arriving between the two reads of step 1, it would turn the promised HIT into a MISS.
         const probe = await shell.run('printf "%s %s %s" "$SID" "$ALICE" "$LAPTOP"');
         [vars.SID, vars.ALICE, vars.LAPTOP] = probe.output.trim().split(" ");
         assert.match(vars.SID ?? "", /^sess_/, "the setup block signed alice in");
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        await webhooksDelivered(emulatorUrl);
       }
     }
     const expected = Object.entries(EXPECT).flatMap(([step, checks]) => checks.map((_, n) => `${step}.${n}`));
@@ -237,6 +238,26 @@ export async function runDevicesTokenBlock(shell) {
   }
   assert.equal(last, "200", "the iPhone's token works before it is signed out");
   return async () => (await shell.run(curl)).output.trim();
+}
+
+/** Waits until the emulator has an answer from the gateway for every webhook it sent. */
+async function webhooksDelivered(emulatorUrl, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { deliveries } = await (await fetch(`${emulatorUrl}/__emulator/webhooks`)).json();
+    const pending = deliveries.filter((d) => d.delivery && d.delivery.status === null && d.delivery.error === null);
+    if (pending.length === 0) {
+      const failed = deliveries.filter((d) => d.delivery && d.delivery.status !== 200);
+      assert.deepEqual(
+        failed.map((d) => `${d.type}: ${d.delivery.status ?? d.delivery.error}`),
+        [],
+        "webhooks refused",
+      );
+      return;
+    }
+    assert.ok(Date.now() < deadline, `webhooks still undelivered after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 const oneLine = (text) => {
