@@ -78,6 +78,22 @@ const flag = (fallback: boolean) => (raw: string | undefined, name: string) => {
   throw misconfigured(name, 'must be "true" or "false"');
 };
 
+/**
+ * An http(s) URL with no query, fragment or credentials, as origin + path without a trailing
+ * slash (Clerk's API and a proxied origin may both sit under a path prefix).
+ */
+function httpUrl(value: string, name: string, problem: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw misconfigured(name, problem);
+  }
+  const http = url.protocol === "https:" || url.protocol === "http:";
+  if (!http || url.search || url.hash || url.username || url.password) throw misconfigured(name, problem);
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, "");
+}
+
 function parseOrigin(value: string): string | null {
   try {
     const url = new URL(value);
@@ -120,16 +136,7 @@ export const SETTINGS = {
     kind: "var",
     description: "Backend API origin",
     default: `\`${DEFAULT_API_URL}\``,
-    parse: (raw, name) => {
-      try {
-        const url = new URL(trimmed(raw) ?? DEFAULT_API_URL);
-        if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error("scheme");
-        if (url.search || url.hash) throw new Error("query");
-        return `${url.origin}${url.pathname}`.replace(/\/+$/, "");
-      } catch {
-        throw misconfigured(name, "is not an http(s) URL");
-      }
-    },
+    parse: (raw, name) => httpUrl(trimmed(raw) ?? DEFAULT_API_URL, name, "is not an http(s) URL"),
   }),
   CLERK_API_VERSION: setting({
     kind: "var",
@@ -167,11 +174,8 @@ export const SETTINGS = {
       "`whsec_…` for `POST /webhooks/clerk`; checked when a webhook arrives, so only that route fails without it",
     default: "webhooks answer 500 without it",
     // Checked where it is used: a missing or bad webhook secret must not take down the other routes.
-    parse: (raw, name) => {
-      const value = trimmed(raw);
-      return (): string =>
-        matching(required(value, name), name, /^whsec_[A-Za-z0-9+/=]{16,}$/, "must be a Svix secret (whsec_…)");
-    },
+    parse: (raw, name) => (): string =>
+      matching(required(raw, name), name, /^whsec_[A-Za-z0-9+/=]{16,}$/, "must be a Svix secret (whsec_…)"),
   }),
   GATEWAY_API_KEYS: setting({
     kind: "secret",
@@ -253,15 +257,7 @@ export const SETTINGS = {
     default: "off",
     parse: (raw, name) => {
       const value = trimmed(raw);
-      if (!value) return undefined;
-      try {
-        const url = new URL(value);
-        if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error("scheme");
-        if (url.search || url.hash || url.username || url.password) throw new Error("extra");
-        return `${url.origin}${url.pathname}`.replace(/\/+$/, "");
-      } catch {
-        throw misconfigured(name, "must be an http(s) URL without query, fragment or credentials");
-      }
+      return value && httpUrl(value, name, "must be an http(s) URL without query, fragment or credentials");
     },
   }),
   PUBLIC_PATHS: setting({

@@ -207,13 +207,7 @@ export class ClerkClient {
       });
       body = await response.arrayBuffer();
     } catch (error) {
-      const timedOut = error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError");
-      throw timedOut
-        ? upstreamUnavailable(
-            504,
-            `Clerk did not answer in time (UPSTREAM_TIMEOUT_MS is ${this.#config.upstreamTimeoutMs}); the outcome of this request is unknown`,
-          )
-        : upstreamUnavailable(502, "The connection to Clerk failed; the outcome of this request is unknown");
+      throw networkFailure(error, this.#config.upstreamTimeoutMs);
     } finally {
       this.stats.ms += Date.now() - started;
     }
@@ -297,14 +291,7 @@ export class ClerkClient {
       response = await this.#fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
       text = await response.text();
     } catch (error) {
-      // Anything else thrown here (a dropped connection rejects fetch with a plain Error) is a network failure.
-      const timedOut = error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError");
-      throw timedOut
-        ? upstreamUnavailable(
-            504,
-            `Clerk did not answer in time (UPSTREAM_TIMEOUT_MS is ${this.#config.upstreamTimeoutMs}); the outcome of this request is unknown`,
-          )
-        : upstreamUnavailable(502, "The connection to Clerk failed; the outcome of this request is unknown");
+      throw networkFailure(error, this.#config.upstreamTimeoutMs);
     } finally {
       this.stats.ms += Date.now() - started;
     }
@@ -326,6 +313,20 @@ export class ClerkClient {
     }
     throw error;
   }
+}
+
+/**
+ * A fetch to Clerk that threw: its timeout (504) or anything else, such as a dropped
+ * connection, which rejects fetch with a plain Error (502). Either way the outcome is unknown.
+ */
+function networkFailure(error: unknown, timeoutMs: number): ApiError {
+  const timedOut = error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError");
+  return timedOut
+    ? upstreamUnavailable(
+        504,
+        `Clerk did not answer in time (UPSTREAM_TIMEOUT_MS is ${timeoutMs}); the outcome of this request is unknown`,
+      )
+    : upstreamUnavailable(502, "The connection to Clerk failed; the outcome of this request is unknown");
 }
 
 function parseJson(text: string, contentType: string | null): unknown {
