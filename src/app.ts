@@ -8,10 +8,10 @@ import { secureHeaders } from "hono/secure-headers";
 import { waitUntilOf } from "./background";
 import { SessionCache } from "./cache/session-cache";
 import { ClerkClient } from "./clerk/client";
-import { type AppEnv, type Bindings, type GatewayConfig, loadConfig } from "./env";
-import { ApiError, internalError, invalidParam, notFound, payloadTooLarge, rateLimited } from "./errors";
+import { type AppEnv, loadConfig } from "./env";
+import { ApiError, internalError, invalidParam, notFound, payloadTooLarge } from "./errors";
 import { log, observe } from "./observability";
-import { limitOrThrow, RATE_LIMITS } from "./rate-limit";
+import { guardUpstream } from "./rate-limit";
 import { me } from "./routes/me";
 import { pages } from "./routes/pages";
 import { sessions } from "./routes/sessions";
@@ -43,7 +43,7 @@ const wireServices = () =>
     const clerk = new ClerkClient(config, {
       stats: c.var.metrics.upstream,
       // Keeps the gateway's own calls under Clerk's Backend-API limit, which depends on the instance type.
-      beforeCall: () => guardUpstream(c.env, config),
+      beforeCall: () => guardUpstream(c, config),
     });
     const cache = new SessionCache(c.env.SESSION_CACHE, {
       freshSeconds: config.sessionCacheTtlSeconds,
@@ -56,22 +56,6 @@ const wireServices = () =>
     );
     await next();
   });
-
-/**
- * Clerk limits Backend-API calls per instance (1000 per 10 s in production, 100 in
- * development), so the guard is one key per instance, on the binding sized for its type.
- * A refused call never leaves the Worker; a cached read then degrades to STALE.
- */
-function guardUpstream(env: Bindings, config: GatewayConfig): Promise<void> {
-  const name = config.instanceType === "production" ? "RL_UPSTREAM_PRODUCTION" : "RL_UPSTREAM_DEVELOPMENT";
-  return limitOrThrow(
-    env[name],
-    `clerk-backend-api:${config.issuer}`,
-    (retryAfter) =>
-      rateLimited(retryAfter, "The gateway is holding its calls to Clerk under Clerk's rate limit; retry later"),
-    RATE_LIMITS[name].period,
-  );
-}
 
 /** Authenticated (and error) responses must never be stored by a browser or a shared cache. */
 const noStore = () =>

@@ -25,6 +25,12 @@ export interface Bindings {
   RL_UPSTREAM_PRODUCTION?: RateLimit;
   /** The same for a development instance (`pk_test_`), whose Clerk limit is ten times lower. */
   RL_UPSTREAM_DEVELOPMENT?: RateLimit;
+  /** The part of that budget reads may use (the rest is kept for writes), per instance type. */
+  RL_UPSTREAM_READS_PRODUCTION?: RateLimit;
+  RL_UPSTREAM_READS_DEVELOPMENT?: RateLimit;
+  /** One caller's share of that budget (per user, service key or address), per instance type. */
+  RL_UPSTREAM_CALLER_PRODUCTION?: RateLimit;
+  RL_UPSTREAM_CALLER_DEVELOPMENT?: RateLimit;
 
   /** secret: Backend API key, `sk_test_…` / `sk_live_…`. Required. */
   CLERK_SECRET_KEY?: string;
