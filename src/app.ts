@@ -1,16 +1,15 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
-import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { waitUntilOf } from "./background";
+import { readBody } from "./body";
 import { SessionCache } from "./cache/session-cache";
 import { ClerkClient } from "./clerk/client";
 import { type AppEnv, loadConfig } from "./env";
-import { ApiError, internalError, invalidParam, notFound, payloadTooLarge } from "./errors";
-import { log, observe } from "./observability";
+import { ApiError, internalError, invalidParam, notFound } from "./errors";
+import { gatewayRequestId, log, observe } from "./observability";
 import { guardUpstream } from "./rate-limit";
 import { me } from "./routes/me";
 import { pages } from "./routes/pages";
@@ -67,7 +66,7 @@ const noStore = () =>
 export function createApp() {
   const app = new Hono<AppEnv>();
 
-  app.use(requestId());
+  app.use(gatewayRequestId());
   app.use(observe());
   app.use(noStore());
   app.use(secureHeaders());
@@ -83,24 +82,9 @@ export function createApp() {
       maxAge: 600,
     }),
   );
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw payloadTooLarge(MAX_BODY_BYTES);
-      },
-    }),
-  );
-  app.use(
-    "/webhooks/*",
-    bodyLimit({
-      maxSize: MAX_WEBHOOK_BODY_BYTES,
-      onError: () => {
-        throw payloadTooLarge(MAX_WEBHOOK_BODY_BYTES);
-      },
-    }),
-  );
+  // Bodies are read here, once, bounded; a cut body is a 400 (src/body.ts).
+  app.use("/v1/*", readBody(MAX_BODY_BYTES));
+  app.use("/webhooks/*", readBody(MAX_WEBHOOK_BODY_BYTES));
   app.use(wireServices());
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
@@ -133,7 +117,6 @@ export function createApp() {
 function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof HTTPException) {
-    if (error.status === 413) return payloadTooLarge(MAX_BODY_BYTES);
     if (error.status === 400) return invalidParam("body", "The request body is not valid JSON");
   }
   return internalError();
