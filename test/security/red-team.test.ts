@@ -8,11 +8,13 @@ import worker from "../../src/index";
 import { RATE_LIMITS } from "../../src/rate-limit";
 import {
   clearCalls,
+  clearFaults,
   emulatorCalls,
   expiredToken,
   freshToken,
   resetEmulator,
   SEED,
+  setFault,
   setSessionStatus,
   signIn,
   tokenWith,
@@ -83,8 +85,9 @@ beforeEach(async () => {
   );
 });
 
-afterEach(() => {
+afterEach(async () => {
   for (const spy of spies) spy.mockRestore();
+  await clearFaults();
 });
 
 describe("1. one caller's burst cannot deny service to others", () => {
@@ -176,6 +179,24 @@ describe("2. user-minted tokens cannot outlive their session", () => {
     expect((await emulatorCalls()).map((c) => `${c.method} ${c.path}`)).toEqual([
       `GET /v1/sessions/${alice.session_id}`,
     ]);
+  });
+
+  it("a long-lived token is never accepted unconfirmed: Clerk failing fails the request; an abandoned session is refused", async () => {
+    const now = nowSeconds();
+    const longLived = (sid: string) => tokenWith(sid, { iat: now - 10, nbf: now - 20, exp: now + 3600 });
+    const token = await longLived(SEED.sessions.aliceDesktop.id);
+    await setFault({ method: "GET", path: "/v1/sessions/*", mode: "503" });
+    const unavailable = await send("/v1/me/sessions/active", { token });
+    expect(unavailable.status).toBe(503);
+    expect((await errorBody(unavailable)).errors[0]?.code).toBe("upstream_unavailable");
+    await clearFaults();
+    await clearCalls();
+    // Abandoned inside Clerk, no webhook: refused, and recorded as ended, so even a fresh 60 s token of it is refused.
+    const shortLived = await freshToken(SEED.sessions.aliceDesktop.id);
+    await setSessionStatus(SEED.sessions.aliceDesktop.id, "abandoned");
+    expect((await send("/v1/me/sessions/active", { token })).status).toBe(401);
+    expect((await send("/v1/me/sessions/active", { token: shortLived })).status).toBe(401);
+    expect(await upstreamCalls({ path: /^\/v1\/sessions/ })).toBe(1);
   });
 
   it("a token whose lifetime exceeds how long revocations are remembered is refused without a call", async () => {
