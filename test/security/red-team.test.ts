@@ -184,7 +184,9 @@ describe("2. user-minted tokens cannot outlive their session", () => {
   it("a long-lived token is never accepted unconfirmed: Clerk failing fails the request; an abandoned session is refused", async () => {
     const now = nowSeconds();
     const longLived = (sid: string) => tokenWith(sid, { iat: now - 10, nbf: now - 20, exp: now + 3600 });
-    const token = await longLived(SEED.sessions.aliceDesktop.id);
+    // A session of its own: an ended session stays remembered in this isolate for the rest of the file.
+    const alice = await signIn("alice");
+    const token = await longLived(alice.session_id);
     await setFault({ method: "GET", path: "/v1/sessions/*", mode: "503" });
     const unavailable = await send("/v1/me/sessions/active", { token });
     expect(unavailable.status).toBe(503);
@@ -192,8 +194,8 @@ describe("2. user-minted tokens cannot outlive their session", () => {
     await clearFaults();
     await clearCalls();
     // Abandoned inside Clerk, no webhook: refused, and recorded as ended, so even a fresh 60 s token of it is refused.
-    const shortLived = await freshToken(SEED.sessions.aliceDesktop.id);
-    await setSessionStatus(SEED.sessions.aliceDesktop.id, "abandoned");
+    const shortLived = await freshToken(alice.session_id);
+    await setSessionStatus(alice.session_id, "abandoned");
     expect((await send("/v1/me/sessions/active", { token })).status).toBe(401);
     expect((await send("/v1/me/sessions/active", { token: shortLived })).status).toBe(401);
     expect(await upstreamCalls({ path: /^\/v1\/sessions/ })).toBe(1);
