@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { RATE_LIMITS } from "../../src/rate-limit";
 import wranglerToml from "../../wrangler.toml?raw";
+import { TEST_SERVICE_KEYS } from "../support/config";
 import { clearCalls, freshToken, resetEmulator, SEED, signIn, upstreamCalls } from "../support/emulator";
 import { type CallOptions, errorBody, gatewayRequest, kvJson, SERVICE_KEY } from "../support/gateway";
 
@@ -181,6 +182,37 @@ describe("the upstream guard keeps the gateway under Clerk's Backend-API limit, 
     );
     expect(revoke.status).toBe(200);
     expect(await upstreamCalls({ method: "POST", path: `/v1/sessions/${alice.session_id}/revoke` })).toBe(1);
+  });
+
+  it("each caller has its own share: a user, a service key, and an address for a refresh by expired_token", async () => {
+    const seen: string[] = [];
+    const recording = {
+      limit: async ({ key }: { key: string }) => {
+        seen.push(key.slice(key.indexOf("|") + 1));
+        return { success: true };
+      },
+    };
+    const bindings = limitedEnv({ RL_UPSTREAM_CALLER_DEVELOPMENT: recording });
+    const alice = await signIn("alice");
+    expect((await send("/v1/me/sessions", { token: alice.token }, bindings)).status).toBe(200);
+    expect(
+      (await send(`/v1/sessions/${alice.session_id}`, { serviceKey: TEST_SERVICE_KEYS[1] }, bindings)).status,
+    ).toBe(200);
+    const refresh = await send(
+      `/v1/sessions/${alice.session_id}/refresh`,
+      {
+        method: "POST",
+        headers: { "CF-Connecting-IP": "203.0.113.9" },
+        json: {
+          expired_token: alice.token,
+          refresh_token: alice.refresh_token,
+          request_origin: "http://localhost:8787",
+        },
+      },
+      bindings,
+    );
+    expect(refresh.status).toBe(200);
+    expect(seen).toEqual([`user:${alice.user_id}|read`, "service:1|read", "ip:203.0.113.9|write"]);
   });
 
   it("a production instance (pk_live_) is guarded by the production bindings: caller share, reads' pool, then the instance", async () => {
