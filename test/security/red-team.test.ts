@@ -2,6 +2,8 @@ import { createExecutionContext, reset, waitOnExecutionContext } from "cloudflar
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { MAX_TOKEN_LIFETIME_SECONDS } from "../../src/auth/session-token";
+import { REVOCATION_TTL_SECONDS } from "../../src/cache/kv-schema";
 import { settled } from "../../src/cache/kv-writer";
 import { clearMemory } from "../../src/cache/memory";
 import worker from "../../src/index";
@@ -207,6 +209,8 @@ describe("2. user-minted tokens cannot outlive their session", () => {
     await clearCalls();
     expect((await send("/v1/me/sessions/active", { token })).status).toBe(401);
     expect(await upstreamCalls()).toBe(0);
+    // The rule behind it: a revocation marker outlives every token of its session the gateway accepts.
+    expect(MAX_TOKEN_LIFETIME_SECONDS).toBeLessThan(REVOCATION_TTL_SECONDS);
   });
 });
 
