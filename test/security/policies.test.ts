@@ -1,22 +1,16 @@
-import { createExecutionContext, reset, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import {
-  clearCalls,
-  clerkSession,
-  resetEmulator,
-  type SignedIn,
-  signClaims,
-  signIn,
-  upstreamCalls,
-} from "../support/emulator";
+import { clearCalls, clerkSession, type SignedIn, signClaims, signIn, upstreamCalls } from "../support/emulator";
+import { freshWorld } from "../support/fresh-world";
 import { type CallOptions, errorBody, gatewayRequest } from "../support/gateway";
 
 /**
  * The configurable parts of the token policy: pending sessions (ALLOW_PENDING_SESSIONS) and
- * the recent first factor needed to remove another device (REVOKE_MAX_FACTOR_AGE_MINUTES).
+ * the recent first factor needed to remove another device (REVOKE_MAX_FACTOR_AGE_MINUTES), aged by
+ * the token's own age, and the longest token a user may mint (USER_TOKEN_MAX_SECONDS).
  */
 
 async function send(path: string, options: CallOptions, overrides: Record<string, string> = {}) {
@@ -33,8 +27,7 @@ const withClaims = (claims: Record<string, unknown>) =>
   signClaims({ ...decodeJwt(device.token), ...claims }, decodeProtectedHeader(device.token));
 
 beforeEach(async () => {
-  await resetEmulator();
-  await reset();
+  await freshWorld();
   device = await signIn("alice");
   victim = await signIn("alice");
   await clearCalls();

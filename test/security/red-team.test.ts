@@ -1,11 +1,9 @@
-import { createExecutionContext, reset, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
-import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MAX_TOKEN_LIFETIME_SECONDS } from "../../src/auth/session-token";
 import { REVOCATION_TTL_SECONDS } from "../../src/cache/kv-schema";
-import { settled } from "../../src/cache/kv-writer";
-import { clearMemory } from "../../src/cache/memory";
 import worker from "../../src/index";
 import { RATE_LIMITS } from "../../src/rate-limit";
 import {
@@ -14,7 +12,6 @@ import {
   emulatorCalls,
   expiredToken,
   freshToken,
-  resetEmulator,
   SEED,
   setFault,
   setSessionStatus,
@@ -22,6 +19,7 @@ import {
   tokenWith,
   upstreamCalls,
 } from "../support/emulator";
+import { captureConsole, coldIsolate, useFreshWorld } from "../support/fresh-world";
 import { type CallOptions, errorBody, gatewayRequest, SERVICE_KEY } from "../support/gateway";
 
 /**
@@ -58,39 +56,27 @@ async function send(path: string, options: CallOptions = {}, bindings: object = 
   return response;
 }
 
-type Line = Record<string, unknown>;
-let spies: MockInstance[] = [];
-const lines = (level?: "log" | "warn" | "error"): Line[] =>
-  spies
-    .filter((spy) => level === undefined || spy.getMockName() === level)
-    .flatMap((spy) => spy.mock.calls.map((args) => args.map(String).join(" ")))
-    .flatMap((raw) => {
-      try {
-        return [JSON.parse(raw) as Line];
-      } catch {
-        return [];
-      }
-    });
-
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-beforeEach(async () => {
-  await settled();
-  await resetEmulator();
-  await reset();
-  clearMemory();
-  spies = (["log", "warn", "error"] as const).map((level) =>
-    vi
-      .spyOn(console, level)
-      .mockName(level)
-      .mockImplementation(() => {}),
-  );
-});
+useFreshWorld();
+afterEach(clearFaults);
 
-afterEach(async () => {
-  for (const spy of spies) spy.mockRestore();
-  await clearFaults();
+/** The gateway's JSON log lines of the current test, with the console level each was written at. */
+const logged: { level: string; line: Record<string, unknown> }[] = [];
+const capture = captureConsole({
+  onLine: (line, level) => {
+    try {
+      logged.push({ level, line: JSON.parse(line) as Record<string, unknown> });
+    } catch {
+      // Not one of the gateway's structured lines.
+    }
+  },
 });
+beforeEach(() => {
+  logged.length = 0;
+});
+const lines = (level?: "error") =>
+  level ? logged.filter((l) => l.level === level).map((l) => l.line) : capture.json();
 
 describe("1. one caller's burst cannot deny service to others", () => {
   it("alice's 150 uncached reads in a burst: bob's first read, bob's sign-out and a service read still succeed", async () => {
@@ -167,7 +153,7 @@ describe("2. user-minted tokens cannot outlive their session", () => {
 
     // The session ends inside Clerk; no webhook reaches the gateway.
     await setSessionStatus(alice.session_id, "expired");
-    clearMemory();
+    coldIsolate();
     await clearCalls();
     const devices = await send("/v1/me/sessions", { token: jwt });
     expect(devices.status).toBe(401);
