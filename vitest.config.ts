@@ -31,6 +31,19 @@ const ratelimits = {
   RL_TEST_UPSTREAM_READS_DEVELOPMENT: { namespace_id: "9106", simple: RATE_LIMITS.RL_UPSTREAM_READS_DEVELOPMENT },
   RL_TEST_UPSTREAM_CALLER_PRODUCTION: { namespace_id: "9107", simple: RATE_LIMITS.RL_UPSTREAM_CALLER_PRODUCTION },
   RL_TEST_UPSTREAM_CALLER_DEVELOPMENT: { namespace_id: "9108", simple: RATE_LIMITS.RL_UPSTREAM_CALLER_DEVELOPMENT },
+  // The red-team suite's own namespaces at the same numbers: its bursts must not share windows
+  // with rate-limits.test.ts, which may run at the same time and spends the same keys.
+  RL_RED_TEAM_USER_WRITES: { namespace_id: "9201", simple: RATE_LIMITS.RL_USER_WRITES },
+  RL_RED_TEAM_AUTH_FAILURES: { namespace_id: "9202", simple: RATE_LIMITS.RL_AUTH_FAILURES },
+  RL_RED_TEAM_UPSTREAM_DEVELOPMENT: { namespace_id: "9204", simple: RATE_LIMITS.RL_UPSTREAM_DEVELOPMENT },
+  RL_RED_TEAM_UPSTREAM_READS_DEVELOPMENT: {
+    namespace_id: "9206",
+    simple: RATE_LIMITS.RL_UPSTREAM_READS_DEVELOPMENT,
+  },
+  RL_RED_TEAM_UPSTREAM_CALLER_DEVELOPMENT: {
+    namespace_id: "9208",
+    simple: RATE_LIMITS.RL_UPSTREAM_CALLER_DEVELOPMENT,
+  },
 };
 
 const secretScanReporter = {

@@ -34,18 +34,20 @@ import { type CallOptions, errorBody, gatewayRequest, SERVICE_KEY } from "../sup
 type TestEnv = typeof env & Record<string, RateLimit | undefined>;
 const testEnv = env as TestEnv;
 
-/** The gateway with every limiter at its real numbers. */
+/**
+ * The gateway with every limiter of a development instance at its real numbers, on this
+ * suite's own namespaces (vitest.config.ts), so rate-limits.test.ts running alongside cannot
+ * spend the same windows. (Where a namespace is missing, the shared RL_TEST_* one is used.)
+ */
 function limitedEnv() {
+  const own = (name: string) => testEnv[`RL_RED_TEAM_${name}`] ?? testEnv[`RL_TEST_${name}`];
   return {
     ...env,
-    RL_USER_WRITES: testEnv.RL_TEST_USER_WRITES,
-    RL_AUTH_FAILURES: testEnv.RL_TEST_AUTH_FAILURES,
-    RL_UPSTREAM_PRODUCTION: testEnv.RL_TEST_UPSTREAM_PRODUCTION,
-    RL_UPSTREAM_DEVELOPMENT: testEnv.RL_TEST_UPSTREAM_DEVELOPMENT,
-    RL_UPSTREAM_READS_PRODUCTION: testEnv.RL_TEST_UPSTREAM_READS_PRODUCTION,
-    RL_UPSTREAM_READS_DEVELOPMENT: testEnv.RL_TEST_UPSTREAM_READS_DEVELOPMENT,
-    RL_UPSTREAM_CALLER_PRODUCTION: testEnv.RL_TEST_UPSTREAM_CALLER_PRODUCTION,
-    RL_UPSTREAM_CALLER_DEVELOPMENT: testEnv.RL_TEST_UPSTREAM_CALLER_DEVELOPMENT,
+    RL_USER_WRITES: own("USER_WRITES"),
+    RL_AUTH_FAILURES: own("AUTH_FAILURES"),
+    RL_UPSTREAM_DEVELOPMENT: own("UPSTREAM_DEVELOPMENT"),
+    RL_UPSTREAM_READS_DEVELOPMENT: own("UPSTREAM_READS_DEVELOPMENT"),
+    RL_UPSTREAM_CALLER_DEVELOPMENT: own("UPSTREAM_CALLER_DEVELOPMENT"),
   };
 }
 
