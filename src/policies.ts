@@ -3,9 +3,11 @@ import { createMiddleware } from "hono/factory";
 import type { SessionClaims } from "./auth/principal";
 import { SESSION_TOKEN_LIFETIME_SECONDS } from "./auth/session-token";
 import { SESSION_STATUS_MEMORY_MS, sessionStatusMemory } from "./cache/memory";
+import { markRevoked } from "./cache/revocations";
+import { ClerkClient } from "./clerk/client";
 import type { AppEnv } from "./env";
 import { ApiError, invalidParam, rateLimited } from "./errors";
-import { clientIp, limitOrThrow, RATE_LIMITS } from "./rate-limit";
+import { clientIp, guardUpstream, limitOrThrow, RATE_LIMITS } from "./rate-limit";
 
 /**
  * Policies that sit between authentication and the operation: per-user abuse limits on
@@ -103,8 +105,15 @@ export async function endedLongLivedSession(c: Context<AppEnv>, claims: SessionC
   if (claims.exp - claims.iat <= SESSION_TOKEN_LIFETIME_SECONDS) return null;
   let status = sessionStatusMemory.get(claims.sid);
   if (status === undefined) {
+    // The proxy front door authenticates without the gateway's services: it gets a guarded client of its own.
+    const clerk =
+      c.get("sessions")?.clerk ??
+      new ClerkClient(c.var.config, {
+        stats: c.var.metrics.upstream,
+        beforeCall: () => guardUpstream(c, c.var.config),
+      });
     try {
-      status = (await c.var.sessions.clerk.getSession(claims.sid)).status;
+      status = (await clerk.getSession(claims.sid)).status;
     } catch (error) {
       if (!(error instanceof ApiError) || error.status !== 404) throw error;
       status = "removed";
@@ -113,6 +122,10 @@ export async function endedLongLivedSession(c: Context<AppEnv>, claims: SessionC
   }
   if (status === "active" || (status === "pending" && c.var.config.allowPendingSessions)) return null;
   // A pending session has not ended: refused as pending, but not marked revoked.
-  if (status !== "pending") await c.var.sessions.recordEnded(claims.sub, claims.sid, status, "gateway");
+  if (status !== "pending") {
+    const sessions = c.get("sessions");
+    if (sessions) await sessions.recordEnded(claims.sub, claims.sid, status, "gateway");
+    else await markRevoked(c.env.SESSION_CACHE, claims.sid, status, "gateway");
+  }
   return status;
 }
