@@ -159,6 +159,7 @@ describe("2. user-minted tokens cannot outlive their session", () => {
     await clearCalls();
     const devices = await send("/v1/me/sessions", { token: jwt });
     expect(devices.status).toBe(401);
+    expect((await errorBody(devices)).errors[0]?.meta).toEqual({ reason: "session_inactive" });
     const revoke = await send(`/v1/me/sessions/${SEED.sessions.aliceLaptop.id}/revoke`, { method: "POST", token: jwt });
     expect(revoke.status).toBe(401);
     // One status read; the ended session is then remembered, and nothing else reached Clerk.
@@ -195,7 +196,9 @@ describe("2. user-minted tokens cannot outlive their session", () => {
       exp: now + 8 * 86_400,
     });
     await clearCalls();
-    expect((await send("/v1/me/sessions/active", { token })).status).toBe(401);
+    const refused = await send("/v1/me/sessions/active", { token });
+    expect(refused.status).toBe(401);
+    expect((await errorBody(refused)).errors[0]?.meta).toEqual({ reason: "token_lifetime_too_long" });
     expect(await upstreamCalls()).toBe(0);
     // The rule behind it: a revocation marker outlives every token of its session the gateway accepts.
     expect(MAX_TOKEN_LIFETIME_SECONDS).toBeLessThan(REVOCATION_TTL_SECONDS);
@@ -369,6 +372,7 @@ describe("notes: ambiguous cookies and refresh origins", () => {
       headers: { Cookie: `__session=${mallory}; __session=${token}` },
     });
     expect(response.status).toBe(401);
+    expect((await errorBody(response)).errors[0]?.meta).toEqual({ reason: "session_cookie_ambiguous" });
     expect(await upstreamCalls()).toBe(0);
     expect((await send("/v1/me/sessions/active", { headers: { Cookie: `__session=${token}` } })).status).toBe(200);
   });
