@@ -232,6 +232,13 @@ export const SETTINGS = {
     default: "60",
     parse: wholeNumber(60, 0, 525_600),
   }),
+  USER_TOKEN_MAX_SECONDS: setting({
+    kind: "var",
+    description: "longest `expires_in_seconds` a user may mint (services keep Clerk's range)",
+    default: "60",
+    // At most six days: the longest lifetime the gateway accepts at all (src/auth/session-token.ts).
+    parse: wholeNumber(60, 30, 6 * 86_400),
+  }),
   BAPI_PASSTHROUGH: setting({
     kind: "var",
     description:
@@ -342,6 +349,12 @@ export interface PlatformBindings {
   RL_UPSTREAM_PRODUCTION?: RateLimit;
   /** The same for a development instance (`pk_test_`), whose Clerk limit is ten times lower. */
   RL_UPSTREAM_DEVELOPMENT?: RateLimit;
+  /** The part of that budget reads may use (the rest is kept for writes), per instance type. */
+  RL_UPSTREAM_READS_PRODUCTION?: RateLimit;
+  RL_UPSTREAM_READS_DEVELOPMENT?: RateLimit;
+  /** One caller's share of that budget (per user, service key or address), per instance type. */
+  RL_UPSTREAM_CALLER_PRODUCTION?: RateLimit;
+  RL_UPSTREAM_CALLER_DEVELOPMENT?: RateLimit;
   /** Requests forwarded to the origin, per user (per IP on public paths). */
   RL_PROXY?: RateLimit;
   /** Workers static assets: the /devices page, /docs and /openapi.json (public/, built by scripts/build-web.mjs). */
@@ -370,6 +383,7 @@ export interface GatewayConfig {
   sessionCacheStaleSeconds: number;
   allowPendingSessions: boolean;
   revokeMaxFactorAgeMinutes: number;
+  userTokenMaxSeconds: number;
   upstreamTimeoutMs: number;
   /** Proxy mode (ORIGIN_URL set), else undefined. */
   proxy: ProxyConfig | undefined;
@@ -433,6 +447,7 @@ export function parseConfig(env: Bindings): GatewayConfig {
     sessionCacheStaleSeconds: read(env, "SESSION_CACHE_STALE_SECONDS"),
     allowPendingSessions: read(env, "ALLOW_PENDING_SESSIONS"),
     revokeMaxFactorAgeMinutes: read(env, "REVOKE_MAX_FACTOR_AGE_MINUTES"),
+    userTokenMaxSeconds: read(env, "USER_TOKEN_MAX_SECONDS"),
     upstreamTimeoutMs: read(env, "UPSTREAM_TIMEOUT_MS"),
     proxy: parseProxy(env),
     basePath: read(env, "GATEWAY_BASE_PATH"),

@@ -47,6 +47,7 @@ const SAMPLES: Record<MemoryName, (i: number, pad: number) => [unknown, unknown]
   revokedHere: stringKeyed(() => true),
   notRevoked: stringKeyed(() => true),
   verifiedTokens: stringKeyed(() => ({ config: {}, claims: { sub: "user_1", sid: "sess_1" } })),
+  sessionStatuses: stringKeyed(() => "active"),
   jwksStores: stringKeyed(() => ({})),
   pemKeys: stringKeyed(() => Promise.resolve({})),
   kvQueued: stringKeyed(() => ({ value: "{}", ttl: 60, done: Promise.resolve() })),

@@ -28,6 +28,8 @@ export const SESSION_LIST_MEMORY_MS = 2_000;
 export const REVOCATION_NEGATIVE_MEMORY_MS = 1_000;
 /** A verified token is re-verified after this long even if it has not expired. */
 export const VERIFIED_TOKEN_MEMORY_MS = 60_000;
+/** How long Clerk's answer on a session's status is believed, for tokens that outlive Clerk's 60 s. */
+export const SESSION_STATUS_MEMORY_MS = 10_000;
 
 export type MemoryBounds = {
   maxEntries: number;
@@ -85,6 +87,11 @@ export const ISOLATE_MEMORY = {
     maxEntries: 10_000,
     maxBytes: 6 * MiB,
     holds: "claims of verified session tokens, by token string, never past exp",
+  },
+  sessionStatuses: {
+    maxEntries: 10_000,
+    maxBytes: 1 * MiB,
+    holds: "session statuses read from Clerk for long-lived tokens, by session id, SESSION_STATUS_MEMORY_MS at most",
   },
   jwksStores: {
     maxEntries: 16,
