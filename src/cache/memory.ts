@@ -85,7 +85,7 @@ export const ISOLATE_MEMORY = {
   },
   verifiedTokens: {
     maxEntries: 10_000,
-    maxBytes: 6 * MiB,
+    maxBytes: 5 * MiB,
     holds: "claims of verified session tokens, by token string, never past exp",
   },
   sessionStatuses: {
