@@ -4,6 +4,7 @@
  * so a burst of changes to one key becomes one write of the latest value. Reads in this
  * isolate see a queued value at once (read-your-writes), before KV has it.
  */
+import { now, sleep } from "../clock";
 import { KV_MIN_TTL_SECONDS, KV_MIN_WRITE_INTERVAL_MS } from "./kv-schema";
 import { fixedBytes, isolateMap } from "./memory";
 
@@ -17,10 +18,8 @@ const slotBytes = (slot: Slot) => (slot.value?.length ?? 0) + 32;
 const queued = isolateMap<string, Slot>("kvQueued", slotBytes);
 /** … and the write KV is processing now. Until KV has accepted it, readers here must see it, not KV's older value. */
 const writing = isolateMap<string, Slot>("kvWriting", slotBytes);
-/** Only the last second matters for the pacing, so entries expire after it. */
+/** Only the last second matters for the pacing, so entries expire after it (both on the gateway's clock). */
 const lastWriteAt = isolateMap<string, number>("kvLastWrite", fixedBytes(8));
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Queues `value` (or a delete, for null) for `key`; resolves once KV has accepted it (or a newer value). */
 export function writeCoalesced(kv: KVNamespace, key: string, value: string | null, ttlSeconds: number): Promise<void> {
@@ -40,11 +39,11 @@ export function writeCoalesced(kv: KVNamespace, key: string, value: string | nul
   queued.set(key, slot);
   slot.done = (async () => {
     if (previous) await previous.catch(() => undefined);
-    const wait = Math.max(0, (lastWriteAt.get(key) ?? 0) + KV_MIN_WRITE_INTERVAL_MS - Date.now());
+    const wait = Math.max(0, (lastWriteAt.get(key) ?? 0) + KV_MIN_WRITE_INTERVAL_MS - now());
     if (wait > 0) await sleep(wait);
     queued.deleteIf(key, slot);
     writing.set(key, slot);
-    lastWriteAt.set(key, Date.now(), KV_MIN_WRITE_INTERVAL_MS);
+    lastWriteAt.set(key, now(), KV_MIN_WRITE_INTERVAL_MS);
     try {
       if (slot.value === null) await kv.delete(key);
       else await kv.put(key, slot.value, { expirationTtl: slot.ttl });

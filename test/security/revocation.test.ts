@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { kvKeys } from "../../src/cache/kv-schema";
 import { REVOCATION_NEGATIVE_MEMORY_MS } from "../../src/cache/memory";
 import { isRevokedHere } from "../../src/cache/revocations";
+import { advanceClock } from "../../src/clock";
 import {
   clearCalls,
   freshToken,
@@ -118,7 +119,7 @@ describe("the revocation reaches other isolates and locations through KV", () =>
     );
     // This isolate checked the session a moment ago and believes "no marker" for at most
     // REVOCATION_NEGATIVE_MEMORY_MS: that is the bound a revocation made elsewhere adds here.
-    await new Promise((resolve) => setTimeout(resolve, REVOCATION_NEGATIVE_MEMORY_MS + 50));
+    advanceClock(REVOCATION_NEGATIVE_MEMORY_MS);
     await expectRefusedEverywhere(device, token);
     // Learnt once, it is then held in this isolate's memory: no KV read needed next time.
     expect(isRevokedHere(device.session_id)).toBe(true);
