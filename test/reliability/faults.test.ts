@@ -262,8 +262,8 @@ const revokeRoute = (name: string, user: boolean): WriteRoute => {
       // A fresh sign-in: revoking from the browser needs a recent first factor.
       const token = (await signIn("alice")).token;
       target = (await signIn("alice")).session_id;
-      // A fresh cached list, which a failed revoke must leave as it was. Put straight into KV:
-      // a list written by the gateway would make the next test wait out KV's one write per second.
+      // A fresh cached list, which a failed revoke must leave as it was. Put straight into KV, so
+      // no write of the gateway's own is still queued for that key when the revoke runs.
       await seedCachedList(alice.id, await activeSessionsOf(alice.id), 0);
       expect((await gw("/v1/me/sessions", { token })).status).toBe(200);
       const path = user ? `/v1/me/sessions/${target}/revoke` : `/v1/sessions/${target}/revoke`;
