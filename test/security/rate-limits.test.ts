@@ -1,14 +1,12 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { kvKeys } from "../../src/cache/kv-schema";
-import worker from "../../src/index";
 import { RATE_LIMITS } from "../../src/rate-limit";
 import wranglerToml from "../../wrangler.toml?raw";
 import { TEST_SERVICE_KEYS } from "../support/config";
 import { clearCalls, freshToken, SEED, signIn, upstreamCalls } from "../support/emulator";
 import { useFreshWorld } from "../support/fresh-world";
-import { type CallOptions, errorBody, gatewayRequest, kvJson, SERVICE_KEY } from "../support/gateway";
+import { type CallOptions, callWith, errorBody, kvJson, SERVICE_KEY } from "../support/gateway";
 
 /**
  * The Workers Rate Limiting bindings at their production numbers. The suite's own bindings
@@ -36,12 +34,7 @@ function limitedEnv(overrides: Record<string, unknown> = {}) {
   };
 }
 
-async function send(path: string, options: CallOptions, bindings: object = limitedEnv()) {
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(gatewayRequest(path, options), bindings as typeof env, ctx);
-  await waitOnExecutionContext(ctx);
-  return response;
-}
+const send = (path: string, options: CallOptions, bindings: object = limitedEnv()) => callWith(path, options, bindings);
 
 /** Sends until the first 429 (at most 2 × limit + 1 tries); returns how many went through first. */
 async function untilLimited(limit: number, attempt: () => Promise<Response>) {

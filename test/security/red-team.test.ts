@@ -1,10 +1,8 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MAX_TOKEN_LIFETIME_SECONDS } from "../../src/auth/session-token";
 import { REVOCATION_TTL_SECONDS } from "../../src/cache/kv-schema";
-import worker from "../../src/index";
 import { RATE_LIMITS } from "../../src/rate-limit";
 import {
   clearCalls,
@@ -20,7 +18,7 @@ import {
   upstreamCalls,
 } from "../support/emulator";
 import { captureConsole, coldIsolate, useFreshWorld } from "../support/fresh-world";
-import { type CallOptions, errorBody, gatewayRequest, SERVICE_KEY } from "../support/gateway";
+import { type CallOptions, callWith, errorBody, SERVICE_KEY, serviceMintedToken } from "../support/gateway";
 
 /**
  * The independent red team's findings, replayed as attacks: each test does what the attacker
@@ -51,12 +49,7 @@ function limitedEnv() {
   };
 }
 
-async function send(path: string, options: CallOptions = {}, bindings: object = env): Promise<Response> {
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(gatewayRequest(path, options), bindings as typeof env, ctx);
-  await waitOnExecutionContext(ctx);
-  return response;
-}
+const send = (path: string, options: CallOptions = {}, bindings: object = env) => callWith(path, options, bindings);
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
@@ -138,12 +131,7 @@ describe("2. user-minted tokens cannot outlive their session", () => {
 
   it("a day-long token of a session that expired without any webhook is refused, and Clerk is asked once", async () => {
     const alice = await signIn("alice");
-    const minted = await send(`/v1/sessions/${alice.session_id}/tokens`, {
-      method: "POST",
-      serviceKey: SERVICE_KEY,
-      json: { expires_in_seconds: 86_400 },
-    });
-    const { jwt } = (await minted.json()) as { jwt: string };
+    const jwt = await serviceMintedToken(alice.session_id, 86_400, send);
     const claims = decodeJwt(jwt);
     expect((claims.exp as number) - (claims.iat as number)).toBe(86_400);
 

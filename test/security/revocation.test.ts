@@ -16,7 +16,7 @@ import {
   webhookDeliveries,
 } from "../support/emulator";
 import { useFreshWorld } from "../support/fresh-world";
-import { call, errorBody, kvJson, SERVICE_KEY } from "../support/gateway";
+import { call, errorBody, kvJson, SERVICE_KEY, serviceMintedToken } from "../support/gateway";
 import { everyRoute } from "./routes";
 
 /**
@@ -49,6 +49,14 @@ async function expectRefusedEverywhere(device: SignedIn, token: string) {
   expect(await upstreamCalls()).toBe(0);
 }
 
+/** A new session of alice's and a fresh token of it that the gateway accepts now, so a later 401 is the revocation's doing. */
+async function acceptedDevice(): Promise<{ device: SignedIn; token: string }> {
+  const device = await signIn("alice");
+  const token = await freshToken(device.session_id);
+  expect((await call("/v1/me/sessions/active", { token })).status).toBe(200);
+  return { device, token };
+}
+
 describe("a session revoked through the gateway is refused at once on every route", () => {
   it("revoked by its owner from another device (/v1/me)", async () => {
     const phone = await signIn("alice");
@@ -79,12 +87,7 @@ describe("a session revoked through the gateway is refused at once on every rout
 
   it("a long-lived minted token (expires_in_seconds) is refused too", async () => {
     const device = await signIn("alice");
-    const minted = await call(`/v1/sessions/${device.session_id}/tokens`, {
-      method: "POST",
-      serviceKey: SERVICE_KEY,
-      json: { expires_in_seconds: 3600 },
-    });
-    const { jwt } = (await minted.json()) as { jwt: string };
+    const jwt = await serviceMintedToken(device.session_id, 3600);
     expect((await call("/v1/me/sessions/active", { token: jwt })).status).toBe(200);
     await call(`/v1/sessions/${device.session_id}/revoke`, { method: "POST", serviceKey: SERVICE_KEY });
     await expectRefusedEverywhere(device, jwt);
@@ -93,9 +96,7 @@ describe("a session revoked through the gateway is refused at once on every rout
 
 describe("a session reported revoked by a signed webhook is refused at once on every route", () => {
   it("session.revoked from Clerk (revoked elsewhere, e.g. in Clerk's dashboard)", async () => {
-    const device = await signIn("alice");
-    const token = await freshToken(device.session_id);
-    expect((await call("/v1/me/sessions/active", { token })).status).toBe(200);
+    const { device, token } = await acceptedDevice();
     await setSessionStatus(device.session_id, "revoked");
     const [delivery] = (await webhookDeliveries("session.revoked")).slice(-1);
     if (!delivery) throw new Error("no delivery");
@@ -107,9 +108,7 @@ describe("a session reported revoked by a signed webhook is refused at once on e
 
 describe("the revocation reaches other isolates and locations through KV", () => {
   it("a marker another isolate wrote (this isolate never saw the revoke) refuses the session", async () => {
-    const device = await signIn("alice");
-    const token = await freshToken(device.session_id);
-    expect((await call("/v1/me/sessions/active", { token })).status).toBe(200);
+    const { device, token } = await acceptedDevice();
     expect(isRevokedHere(device.session_id)).toBe(false);
     // What another location's gateway writes when it revokes (docs/kv-schema.md).
     await env.SESSION_CACHE.put(
@@ -135,9 +134,7 @@ describe("the revocation reaches other isolates and locations through KV", () =>
   });
 
   it("a session that is still active is not refused (the control)", async () => {
-    const device = await signIn("alice");
-    const token = await freshToken(device.session_id);
-    expect((await call("/v1/me/sessions/active", { token })).status).toBe(200);
+    const { device } = await acceptedDevice();
     expect(await kvJson(kvKeys.revoked(device.session_id))).toBeNull();
   });
 });
