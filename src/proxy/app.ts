@@ -96,10 +96,10 @@ export function createProxyApp() {
       PROXY_LIMIT_PERIOD_SECONDS,
     );
 
-    const { target, init } = originRequestInit(c.req.raw, url, proxy, principal);
+    const { target, init, clientFailure } = originRequestInit(c.req.raw, url, proxy, principal);
     const started = Date.now();
     try {
-      return await sendToOrigin(target, init, proxy.timeoutMs, c.req.header("Accept-Encoding") ?? null);
+      return await sendToOrigin(target, init, proxy.timeoutMs, c.req.header("Accept-Encoding") ?? null, clientFailure);
     } finally {
       c.var.metrics.upstream.ms += Date.now() - started;
       c.var.metrics.upstream.calls++;
