@@ -6,7 +6,7 @@ import { newUpstreamStats } from "../clerk/client";
 import { type AppEnv, loadConfig } from "../env";
 import { ApiError, forbidden, internalError, rateLimited, unauthenticated } from "../errors";
 import { log, type RequestMetrics } from "../observability";
-import { limitOrThrow } from "../rate-limit";
+import { limitOrThrow, RATE_LIMITS } from "../rate-limit";
 import { originRequestInit, sendToOrigin } from "./forward";
 import { isPublicPath } from "./paths";
 
@@ -19,8 +19,6 @@ import { isPublicPath } from "./paths";
  * (Cache-Control, security headers, CORS, Server-Timing) are added to it.
  */
 
-/** RL_PROXY's window; declare the binding with `period = 60` so Retry-After is right. */
-export const PROXY_LIMIT_PERIOD_SECONDS = 60;
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** One log line per proxied request, like the gateway's own; no header is added to the origin's response. */
@@ -93,7 +91,7 @@ export function createProxyApp() {
       c.env.RL_PROXY,
       principal ? `proxy:user:${principal.userId}` : `proxy:ip:${ip}`,
       (retryAfter) => rateLimited(retryAfter, "Too many requests; retry later"),
-      PROXY_LIMIT_PERIOD_SECONDS,
+      RATE_LIMITS.RL_PROXY.period,
     );
 
     const { target, init, clientFailure } = originRequestInit(c.req.raw, url, proxy, principal);

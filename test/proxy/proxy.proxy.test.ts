@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
+import { RATE_LIMITS } from "../../src/rate-limit";
 import { expiredToken, SEED, signIn, tokenWith, upstreamCalls } from "../support/emulator";
 import { useFreshWorld } from "../support/fresh-world";
 import { call, errorBody, SERVICE_KEY } from "../support/gateway";
@@ -447,11 +448,15 @@ describe("limits apply as on the gateway's own routes", () => {
   it("RL_PROXY limits requests per user (and per IP on public paths); refused ones never reach the origin", async () => {
     const alice = await signIn("alice");
     const overrides = { RL_PROXY: testEnv.RL_TEST_PROXY };
-    const statuses: number[] = [];
-    for (let i = 0; i < 7; i++) statuses.push((await sendWith(overrides, "/api/me", { token: alice.token })).status);
+    const responses: Response[] = [];
+    for (let i = 0; i < 7; i++) responses.push(await sendWith(overrides, "/api/me", { token: alice.token }));
+    const statuses = responses.map((r) => r.status);
     const passed = statuses.filter((s) => s === 200).length;
     // Limit 3 in a fixed window: 3, or up to 6 if the window rolled over mid-test.
     expect(statuses).toContain(429);
+    const refused = responses.find((r) => r.status === 429) as Response;
+    expect(refused.headers.get("Retry-After")).toBe(String(RATE_LIMITS.RL_PROXY.period));
+    expect((await errorBody(refused)).errors[0]?.code).toBe("rate_limit_exceeded");
     expect(passed).toBeGreaterThanOrEqual(3);
     expect(passed).toBeLessThanOrEqual(6);
     expect(await originRequests()).toHaveLength(passed);
