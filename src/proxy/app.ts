@@ -94,10 +94,10 @@ export function createProxyApp() {
       RATE_LIMITS.RL_PROXY.period,
     );
 
-    const { target, init, clientFailure } = originRequestInit(c.req.raw, url, proxy, principal);
+    const { target, init, body } = originRequestInit(c.req.raw, url, proxy, principal);
     const started = Date.now();
     try {
-      return await sendToOrigin(target, init, proxy.timeoutMs, c.req.header("Accept-Encoding") ?? null, clientFailure);
+      return await sendToOrigin(target, init, proxy.timeoutMs, c.req.header("Accept-Encoding") ?? null, body);
     } finally {
       c.var.metrics.upstream.ms += Date.now() - started;
       c.var.metrics.upstream.calls++;

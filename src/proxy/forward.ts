@@ -56,15 +56,26 @@ export function orgIdOf(principal: UserPrincipal): string | undefined {
  * the gateway can answer 400 instead of blaming the origin with a 502. With a declared length
  * the origin gets the same Content-Length (FixedLengthStream); without one, a chunked body.
  */
-export type GuardedBody = { stream: ReadableStream<Uint8Array>; clientFailure: () => string | undefined };
+export type GuardedBody = {
+  stream: ReadableStream<Uint8Array>;
+  clientFailure: () => string | undefined;
+  /** Aborted when the client's body fails: the origin request is torn down, not ended. */
+  signal: AbortSignal;
+};
 
 export function guardBody(body: ReadableStream<Uint8Array>, declared: number | undefined): GuardedBody {
   const reader = body.getReader();
+  const aborter = new AbortController();
   let received = 0;
   let failure: string | undefined;
-  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, message: string) => {
+  // The stream sent on is not errored: an error inside the runtime's upload pump is reported
+  // as an uncaught exception (an error-level line anyone could raise). Aborting the origin
+  // request instead tears its connection down (the origin's read fails, nothing looks whole)
+  // and cancels this stream, which cancels the client's.
+  const fail = (message: string) => {
     failure = message;
-    controller.error(new Error(message));
+    reader.cancel().catch(() => {});
+    aborter.abort();
   };
   const guarded = new ReadableStream<Uint8Array>(
     {
@@ -73,12 +84,12 @@ export function guardBody(body: ReadableStream<Uint8Array>, declared: number | u
         try {
           chunk = await reader.read();
         } catch {
-          fail(controller, "The request body could not be read to its end (the connection was closed)");
+          fail("The request body could not be read to its end (the connection was closed)");
           return;
         }
         if (chunk.done) {
           if (declared !== undefined && received !== declared) {
-            fail(controller, `The request body is ${received} bytes; its Content-Length announced ${declared}`);
+            fail(`The request body is ${received} bytes; its Content-Length announced ${declared}`);
           } else {
             controller.close();
           }
@@ -87,24 +98,24 @@ export function guardBody(body: ReadableStream<Uint8Array>, declared: number | u
         received += chunk.value.byteLength;
         // Checked before the chunk goes on, so the origin never gets the announced length whole.
         if (declared !== undefined && received > declared) {
-          reader.cancel().catch(() => {});
-          fail(controller, `The request body is longer than its Content-Length (${declared} bytes)`);
+          fail(`The request body is longer than its Content-Length (${declared} bytes)`);
           return;
         }
         controller.enqueue(chunk.value);
       },
       cancel(reason) {
-        return reader.cancel(reason);
+        return reader.cancel(reason).catch(() => {});
       },
     },
     // Nothing read ahead: one chunk is in flight at a time, whatever the size of the upload.
     { highWaterMark: 0 },
   );
-  if (declared === undefined) return { stream: guarded, clientFailure: () => failure };
+  const result = { clientFailure: () => failure, signal: aborter.signal };
+  if (declared === undefined) return { stream: guarded, ...result };
   const fixed = new FixedLengthStream(declared);
-  // Its failure is the guarded stream's, recorded above; the origin's fetch sees the abort.
+  // Ends when the origin request is aborted (or completes); nothing of it is the caller's.
   guarded.pipeTo(fixed.writable).catch(() => {});
-  return { stream: fixed.readable as ReadableStream<Uint8Array>, clientFailure: () => failure };
+  return { stream: fixed.readable as ReadableStream<Uint8Array>, ...result };
 }
 
 /** The Content-Length a request announced, when it means something (not with Transfer-Encoding, RFC 9112 §6.3). */
@@ -127,7 +138,7 @@ export function originRequestInit(
   url: URL,
   config: ProxyConfig,
   principal: UserPrincipal | undefined,
-): { target: string; init: RequestInit; clientFailure: () => string | undefined } {
+): { target: string; init: RequestInit; body: GuardedBody | null } {
   const headers = new Headers();
   for (const [name, value] of request.headers) {
     // Framing is the runtime's: it follows from the body sent on (fixed length or chunked).
@@ -165,7 +176,7 @@ export function originRequestInit(
       // A redirect is the origin's answer to the caller, not something for the gateway to follow.
       redirect: "manual",
     },
-    clientFailure: body?.clientFailure ?? (() => undefined),
+    body,
   };
 }
 
@@ -197,7 +208,7 @@ export async function sendToOrigin(
   init: RequestInit,
   timeoutMs: number,
   acceptEncoding: string | null,
-  clientFailure: () => string | undefined = () => undefined,
+  body: Pick<GuardedBody, "clientFailure" | "signal"> | null = null,
   fetcher: typeof fetch = fetch,
 ): Promise<Response> {
   const controller = new AbortController();
@@ -207,10 +218,11 @@ export async function sendToOrigin(
     controller.abort();
   }, timeoutMs);
   try {
-    const response = await fetcher(target, { ...init, signal: controller.signal });
+    const signal = body ? AbortSignal.any([controller.signal, body.signal]) : controller.signal;
+    const response = await fetcher(target, { ...init, signal });
     // The client's upload broke before the origin answered: whatever the origin made of the
     // part it got, its answer is to a body the client never finished sending.
-    const failure = clientFailure();
+    const failure = body?.clientFailure();
     if (failure) {
       response.body?.cancel().catch(() => {});
       throw incompleteBody(failure);
@@ -230,7 +242,7 @@ export async function sendToOrigin(
     if (error instanceof ApiError) throw error;
     // The client's upload broke first (and the stream sent on with it): the client's doing,
     // not the origin's. A 400 like the gateway's own routes give, and no error-level log.
-    const failure = clientFailure();
+    const failure = body?.clientFailure();
     if (failure) throw incompleteBody(failure);
     // Nothing about the failure (the origin's address, the runtime's message) goes to the caller.
     throw timedOut

