@@ -498,6 +498,23 @@ describe("GATEWAY_BASE_PATH and the gateway's own routes", () => {
     expect((await echo(page)).path).toBe("/devices");
   });
 
+  it("a percent-encoded spelling of the gateway's namespace is the origin's, and authenticated like any origin path", async () => {
+    // The router decodes `%76%31` to `v1`; the front door does not. Such a request must neither
+    // reach the gateway's routes past the front door's split nor reach the origin unauthenticated.
+    const alice = await signIn("alice");
+    for (const [overrides, path] of [
+      [{ GATEWAY_BASE_PATH: "" }, "/%76%31/me/sessions/active"],
+      [{}, "/%63lerk/v1/me/sessions/active"],
+      [{}, "/clerk%2Fv1/me/sessions/active"],
+    ] as const) {
+      await clearOrigin();
+      await expectRefusedBeforeOrigin(await sendWith(overrides, path), 401, "authentication_invalid");
+      const seen = await echo(await sendWith(overrides, path, { token: alice.token }));
+      expect(seen.path).toBe(path);
+      expect(seen.headers["x-clerk-user-id"]).toBe(SEED.users.alice.id);
+    }
+  });
+
   it("a base path without an origin: the gateway under it, a 404 elsewhere", async () => {
     const noOrigin = { ORIGIN_URL: "", PUBLIC_PATHS: "", ORIGIN_SHARED_SECRET: "" };
     expect((await sendWith(noOrigin, `${TEST_BASE_PATH}/healthz`)).status).toBe(200);
