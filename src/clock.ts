@@ -19,39 +19,32 @@ let offsetMs = 0;
 /** Tests: the clock stopped at this time (moved only by `advanceClock`), or undefined when it runs. */
 let frozenAt: number | undefined;
 
-type Waiter = { until: number; wake: () => void };
-/** Waits begun with `sleep`, so moving the clock past their end ends them at once. */
-const waiters = new Set<Waiter>();
+/**
+ * A sleep looks at the clock this often, so a test that moves the clock ends it within this
+ * much wall time. No registry of sleepers is kept: nothing can pile up in an isolate that is
+ * never moved, and the only sleeps are KV's write pacing, at most a second each.
+ */
+const SLEEP_SLICE_MS = 50;
 
 /** Milliseconds since the epoch, on the gateway's clock. */
 export function now(): number {
   return frozenAt ?? Date.now() + offsetMs;
 }
 
-/** Resolves once the gateway's clock has moved `ms` forward: in wall time, or sooner when a test moves it. */
-export function sleep(ms: number): Promise<void> {
-  if (!(ms > 0)) return Promise.resolve();
-  return new Promise((resolve) => {
-    const waiter: Waiter = {
-      until: now() + ms,
-      wake: () => {
-        clearTimeout(timer);
-        waiters.delete(waiter);
-        resolve();
-      },
-    };
-    const timer = setTimeout(waiter.wake, ms);
-    waiters.add(waiter);
-  });
+/** Resolves once `ms` have passed, in wall time or on the gateway's clock, whichever comes first (a test moves the clock). */
+export async function sleep(ms: number): Promise<void> {
+  const until = now() + ms;
+  const wallUntil = Date.now() + ms;
+  while (now() < until && Date.now() < wallUntil) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(SLEEP_SLICE_MS, wallUntil - Date.now())));
+  }
 }
 
-/** Tests: moves the gateway's clock `ms` forward (never back), ending the waits it passes. */
+/** Tests: moves the gateway's clock `ms` forward (never back); sleeps it passes end within SLEEP_SLICE_MS. */
 export function advanceClock(ms: number): void {
   if (!(ms >= 0)) throw new RangeError("the clock only moves forward");
   if (frozenAt === undefined) offsetMs += ms;
   else frozenAt += ms;
-  const at = now();
-  for (const waiter of [...waiters]) if (waiter.until <= at) waiter.wake();
 }
 
 /**
