@@ -1,4 +1,5 @@
 import { createMiddleware } from "hono/factory";
+import { memoryLookupTotals } from "./cache/memory-stats";
 import { newUpstreamStats, type UpstreamStats } from "./clerk/client";
 import type { AppEnv } from "./env";
 
@@ -65,6 +66,8 @@ export const observe = () =>
         ...(metrics.authFailure ? { auth_failure: metrics.authFailure } : {}),
         ...(metrics.errorCode ? { error_code: metrics.errorCode } : {}),
         upstream_calls: metrics.upstream.calls,
+        // Isolate totals, not this request's: the memory layers' hit ratio over any window is a difference of two lines.
+        ...memoryLookupTotals(),
         upstream_ms: metrics.upstream.ms,
         duration_ms: totalMs,
       });

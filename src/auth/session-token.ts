@@ -1,5 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
 import { VERIFIED_TOKEN_MEMORY_MS, verifiedTokens } from "../cache/memory";
+import { countLookup } from "../cache/memory-stats";
 import type { GatewayConfig } from "../env";
 import { ApiError, misconfigured } from "../errors";
 import { SESSION_ID, USER_ID } from "../ids";
@@ -55,7 +56,7 @@ export async function verifySessionToken(token: string, options: VerifyOptions):
   // A token this isolate already verified under this configuration, not yet expired: same answer, no RSA.
   const remembered = options.ignoreExpiry
     ? undefined
-    : (verifiedTokens(config).get(token) as SessionClaims | undefined);
+    : countLookup("tokens", verifiedTokens(config).get(token) as SessionClaims | undefined);
   if (remembered && remembered.exp + CLOCK_SKEW_SECONDS > Date.now() / 1000) return { ok: true, claims: remembered };
 
   let header: ReturnType<typeof decodeProtectedHeader>;

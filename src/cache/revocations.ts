@@ -1,6 +1,7 @@
 import { kvKeys, REVOCATION_TTL_SECONDS, type RevocationEntry } from "./kv-schema";
 import { queuedValue, writeCoalesced } from "./kv-writer";
 import { notRevokedMemory, REVOCATION_NEGATIVE_MEMORY_MS } from "./memory";
+import { countLookup } from "./memory-stats";
 
 /**
  * Sessions the gateway must refuse even though their tokens still verify (Clerk keeps a
@@ -44,7 +45,7 @@ export async function isRevoked(kv: KVNamespace, sessionId: string): Promise<boo
   const key = kvKeys.revoked(sessionId);
   if (typeof queuedValue(key) === "string") return true;
   // "Not revoked" is believed for REVOCATION_NEGATIVE_MEMORY_MS (1 s): the bound it adds to a revocation made elsewhere.
-  if (notRevokedMemory.get(sessionId)) return false;
+  if (countLookup("revocations", notRevokedMemory.get(sessionId))) return false;
   let raw: unknown;
   try {
     raw = await kv.get(key, { type: "text", cacheTtl: REVOCATION_READ_CACHE_TTL_SECONDS });
