@@ -97,6 +97,10 @@ export function computeRatios(by) {
   if (by.herd) ratios.herdUpstreamCallsPerUser = by.herd.upstreamCalls / config.HERD_USERS;
   if (by.cached?.memory) ratios.cachedMemoryHitRatio = by.cached.memory.hitRatio;
   // Context, not goals.
+  if (ok("cached") && ok("floor-kv") && by.cached.workerdCpuUsPerRequest && by["floor-kv"].workerdCpuUsPerRequest) {
+    // What the throughput ratio would be if CPU were the only limit: steadier than req/s on a shared machine.
+    ratios.cachedVsKvFloorCpuCapacity = by["floor-kv"].workerdCpuUsPerRequest / by.cached.workerdCpuUsPerRequest;
+  }
   if (ok("cached") && ok("floor")) ratios.cachedVsConstantThroughput = by.cached.rps / by.floor.rps;
   if (ok("cached") && ok("healthz") && by.cached.workerdCpuUsPerRequest && by.healthz.workerdCpuUsPerRequest) {
     ratios.cachedVsHealthzCpuCapacity = by.healthz.workerdCpuUsPerRequest / by.cached.workerdCpuUsPerRequest;
@@ -144,6 +148,9 @@ export function ratioLines(ratios, bundle, by) {
       "x",
     ),
     line("herd upstream calls per user", "herdUpstreamCallsPerUser", (v) => v.toFixed(2), ""),
+    `  (context) cached / KV floor by server CPU per request: ${
+      ratios.cachedVsKvFloorCpuCapacity === undefined ? "n/a" : `${ratios.cachedVsKvFloorCpuCapacity.toFixed(2)}x`
+    }`,
     `memory-layer hit ratio of the cached run: ${
       ratios.cachedMemoryHitRatio === undefined ? "n/a" : `${(ratios.cachedMemoryHitRatio * 100).toFixed(1)}%`
     }`,
