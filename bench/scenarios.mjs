@@ -260,9 +260,13 @@ export async function setUp() {
   // One read of every user's list through the gateway, so the KV floor finds the gateway's own keys and values.
   const tokens = await emulator.tokens(sessionIds);
   await pool(tokens, 16, (t) => probe(url("gateway", ACTIVE), t));
-  await new Promise((resolve) => setTimeout(resolve, 500)); // the list writes are waitUntil work
-  const { body } = await probe(url("floor", "/kv"), tokens[0]);
-  if (body === "null") throw new Error("the KV floor found no session list: the gateway's keys are not where it reads");
+  // The list writes are waitUntil work: wait until the floor sees them (seconds at most, even on a busy machine).
+  for (let waited = 0; ; waited += 100) {
+    const { body } = await probe(url("floor", "/kv"), tokens.at(-1));
+    if (body !== "null") break;
+    if (waited > 15_000) throw new Error("the KV floor found no session list: the gateway's keys are not where it reads");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   return { sessionIds };
 }
 
