@@ -29,7 +29,11 @@ export function aggregate(spec, runs) {
   const upstreamCalls = sum("upstreamCalls");
   const timingKeys = Object.keys(first.serverTimingMs ?? {});
   const memory = runs.every((r) => r.memory)
-    ? { hits: runs.reduce((a, r) => a + r.memory.hits, 0), misses: runs.reduce((a, r) => a + r.memory.misses, 0) }
+    ? {
+        hits: runs.reduce((a, r) => a + r.memory.hits, 0),
+        misses: runs.reduce((a, r) => a + r.memory.misses, 0),
+        kvReads: runs.reduce((a, r) => a + r.memory.kvReads, 0),
+      }
     : undefined;
   return {
     name: first.name,
@@ -46,7 +50,16 @@ export function aggregate(spec, runs) {
     durationS: sum("durationS"),
     workerdCpuUsPerRequest:
       first.workerdCpuUsPerRequest === null ? null : median(runs.map((r) => r.workerdCpuUsPerRequest)),
-    ...(memory ? { memory: { ...memory, hitRatio: memory.hits / Math.max(memory.hits + memory.misses, 1) } } : {}),
+    ...(memory
+      ? {
+          memory: {
+            ...memory,
+            hitRatio: memory.hits / Math.max(memory.hits + memory.misses, 1),
+            // Of the requests measured while the counters were read (the probes add a handful).
+            kvReadsPerRequest: memory.kvReads / Math.max(requests, 1),
+          },
+        }
+      : {}),
     ...(timingKeys.length
       ? {
           serverTimingMs: Object.fromEntries(
@@ -95,7 +108,11 @@ export function computeRatios(by) {
       by["mw-ours"].workerdCpuUsPerRequest / by["mw-clerk"].workerdCpuUsPerRequest;
   }
   if (by.herd) ratios.herdUpstreamCallsPerUser = by.herd.upstreamCalls / config.HERD_USERS;
-  if (by.cached?.memory) ratios.cachedMemoryHitRatio = by.cached.memory.hitRatio;
+  if (by.cached?.memory) {
+    ratios.cachedMemoryHitRatio = by.cached.memory.hitRatio;
+    ratios.cachedKvReadsPerRequest = by.cached.memory.kvReadsPerRequest;
+  }
+  if (by["cached-rate"]?.memory) ratios.cachedAtRateKvReadsPerRequest = by["cached-rate"].memory.kvReadsPerRequest;
   // Context, not goals.
   if (ok("cached") && ok("floor-kv") && by.cached.workerdCpuUsPerRequest && by["floor-kv"].workerdCpuUsPerRequest) {
     // What the throughput ratio would be if CPU were the only limit: steadier than req/s on a shared machine.
@@ -152,7 +169,11 @@ export function ratioLines(ratios, bundle, by) {
       ratios.cachedVsKvFloorCpuCapacity === undefined ? "n/a" : `${ratios.cachedVsKvFloorCpuCapacity.toFixed(2)}x`
     }`,
     `memory-layer hit ratio of the cached run: ${
-      ratios.cachedMemoryHitRatio === undefined ? "n/a" : `${(ratios.cachedMemoryHitRatio * 100).toFixed(1)}%`
+      ratios.cachedMemoryHitRatio === undefined
+        ? "n/a"
+        : `${(ratios.cachedMemoryHitRatio * 100).toFixed(1)}% (${ratios.cachedKvReadsPerRequest.toFixed(2)} KV reads per request; ${
+            ratios.cachedAtRateKvReadsPerRequest === undefined ? "n/a" : ratios.cachedAtRateKvReadsPerRequest.toFixed(2)
+          } at the fixed rate)`
     }`,
     `bundle size: ${kib(bundle.minifiedBytes)} minified, ${kib(bundle.gzipBytes)} gzip (budget ${kib(bundle.budgetBytes)} gzip)`,
   ];

@@ -77,6 +77,7 @@ export function scenarioSpecs({ oursUnavailable }) {
       auth: true,
       prime: true,
       rate: RATE,
+      memory: true,
     },
     {
       name: "cached",
@@ -240,7 +241,11 @@ async function measureOnce(spec, tokens) {
     const after = await readMemoryCounters(spec, tokens?.[0]);
     row.memory =
       memoryBefore && after
-        ? { hits: after.hits - memoryBefore.hits, misses: after.misses - memoryBefore.misses }
+        ? {
+            hits: after.hits - memoryBefore.hits,
+            misses: after.misses - memoryBefore.misses,
+            kvReads: after.kvReads - memoryBefore.kvReads,
+          }
         : null;
   }
   if (spec.timing) row.serverTimingMs = await serverTiming(target, tokens);
@@ -264,7 +269,8 @@ export async function setUp() {
   for (let waited = 0; ; waited += 100) {
     const { body } = await probe(url("floor", "/kv"), tokens.at(-1));
     if (body !== "null") break;
-    if (waited > 15_000) throw new Error("the KV floor found no session list: the gateway's keys are not where it reads");
+    if (waited > 15_000)
+      throw new Error("the KV floor found no session list: the gateway's keys are not where it reads");
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return { sessionIds };

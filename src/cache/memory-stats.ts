@@ -17,11 +17,15 @@ export function countLookup<V>(layer: MemoryLayer, value: V | undefined): V | un
   return value;
 }
 
-/** Totals since the isolate started, as the request log line carries them. */
-export function memoryLookupTotals(): { memory_hits: number; memory_misses: number } {
+/**
+ * Totals since the isolate started, as the request log line carries them; `memory_kv_reads`
+ * are the misses that read KV (lists and revocations), the cost a warm path still pays.
+ */
+export function memoryLookupTotals(): { memory_hits: number; memory_misses: number; memory_kv_reads: number } {
   return {
     memory_hits: hits.lists + hits.revocations + hits.tokens,
     memory_misses: misses.lists + misses.revocations + misses.tokens,
+    memory_kv_reads: misses.lists + misses.revocations,
   };
 }
 
