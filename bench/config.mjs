@@ -10,7 +10,8 @@
  * Environment: BENCH_QUICK=1 (same as --quick), BENCH_ROUNDS (3), BENCH_DURATION (s per run, 5),
  * BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (32), BENCH_USERS (200), BENCH_SESSIONS_PER_USER (2),
  * BENCH_HERD_USERS (50), BENCH_HERD_REQUESTS (20 per user), BENCH_LATENCY_MS (30),
- * BENCH_RATE (req/s of the fixed-rate runs, 200),
+ * BENCH_RATE (fixes the rate of the fixed-rate runs; by default a quarter of the slowest
+ * compared route's saturated throughput that round, at most 200 req/s),
  * BENCH_PORT (8831; uses it and the next eight), BENCH_SCENARIOS (comma-separated names: a partial
  * run, never recorded), BENCH_PROFILE (a scenario name: V8 CPU profile of the Worker it measures).
  */
@@ -33,8 +34,16 @@ export const SESSIONS_PER_USER = num("BENCH_SESSIONS_PER_USER", 2);
 export const HERD_USERS = num("BENCH_HERD_USERS", 50, 10);
 export const HERD_REQUESTS = num("BENCH_HERD_REQUESTS", 20, 10);
 export const LATENCY_MS = num("BENCH_LATENCY_MS", 30);
-/** Open-loop rate (req/s) of the fixed-rate runs: latency when the server is not saturated. */
+/**
+ * Open-loop rate (req/s) of the fixed-rate runs: latency when the server is not saturated.
+ * BENCH_RATE fixes it; otherwise each round uses RATE_SHARE of the slowest saturated
+ * throughput among the routes compared at that rate, between RATE_MIN and RATE: on a busy
+ * machine a fixed 200 req/s can be past saturation, and then it measures a queue.
+ */
+export const RATE_FIXED = process.env.BENCH_RATE !== undefined && process.env.BENCH_RATE !== "";
 export const RATE = num("BENCH_RATE", 200, 100);
+export const RATE_SHARE = 0.25;
+export const RATE_MIN = 20;
 export const PORT = num("BENCH_PORT", 8831);
 
 export const RECORD = argv.has("--record");

@@ -38,6 +38,7 @@ export function aggregate(spec, runs) {
   return {
     name: first.name,
     label: first.label,
+    ...(first.rate ? { rates: runs.map((r) => r.rate) } : {}),
     rps: median(runs.map((r) => r.rps)),
     p50: median(runs.map((r) => r.p50)),
     p99: median(runs.map((r) => r.p99)),
@@ -219,10 +220,16 @@ export function markdownBlock(result, lines) {
   out.push(
     `Recorded ${result.date.slice(0, 16).replace("T", " ")} UTC at commit \`${result.commit}\` ` +
       `(\`npm run bench -- --record\`: ${m.rounds} rounds × ${m.durationPerRunS} s, medians; ` +
-      `fixed-rate runs at ${m.latencyScenarioRate} req/s), load average ${result.machine.loadAverage.map((v) => v.toFixed(2)).join(" / ")} ` +
+      `fixed-rate runs at ${fixedRates(result)} req/s), load average ${result.machine.loadAverage.map((v) => v.toFixed(2)).join(" / ")} ` +
       "(1 / 5 / 15 min) when the run started. Every field is in `bench/results/latest.json`.",
   );
   return out.join("\n");
+}
+
+/** The rates the fixed-rate runs used, one per round. */
+function fixedRates(result) {
+  const rates = result.scenarios.find((r) => r.rates)?.rates ?? [];
+  return rates.length ? rates.join(", ") : "n/a";
 }
 
 function gitCommit() {
@@ -273,7 +280,9 @@ export function report({ specs, runs, herd, bundle, loadAtStart }) {
       herdUsers: config.HERD_USERS,
       herdRequestsPerUser: config.HERD_REQUESTS,
       upstreamLatencyMs: config.LATENCY_MS,
-      latencyScenarioRate: config.RATE,
+      fixedRate: config.RATE_FIXED
+        ? { reqPerS: config.RATE }
+        : { share: config.RATE_SHARE, minReqPerS: config.RATE_MIN, maxReqPerS: config.RATE },
       latencyScenarioLoad: "open loop, one request every 1/rate s, keep-alive sockets as needed",
     },
     bundle: { minifiedBytes: bundle.minifiedBytes, gzipBytes: bundle.gzipBytes, budgetBytes: bundle.budgetBytes },

@@ -13,6 +13,9 @@ import {
   ONLY,
   PROFILE,
   RATE,
+  RATE_FIXED,
+  RATE_MIN,
+  RATE_SHARE,
   ROUNDS,
   SESSIONS_PER_USER,
   USERS,
@@ -40,7 +43,7 @@ const ACTIVE = "/v1/me/sessions/active";
  */
 export function scenarioSpecs({ oursUnavailable }) {
   const ours = (spec) => (oursUnavailable ? { ...spec, unavailable: oursUnavailable } : spec);
-  return [
+  const saturated = [
     // Floors: what a Worker costs here before doing any of the gateway's work.
     { name: "floor", label: "floor: constant Worker", worker: "floor", base: url("floor"), path: "/constant" },
     {
@@ -67,18 +70,6 @@ export function scenarioSpecs({ oursUnavailable }) {
       path: "/healthz",
       timing: true,
     },
-    // The warm-cache runs follow each other, so the lists primed for the first are still fresh (TTL 30 s) in the second.
-    {
-      name: "cached-rate",
-      label: `warm cache at ${RATE} req/s`,
-      worker: "gateway",
-      base: url("gateway"),
-      path: ACTIVE,
-      auth: true,
-      prime: true,
-      rate: RATE,
-      memory: true,
-    },
     {
       name: "cached",
       label: `${ACTIVE}, warm cache`,
@@ -89,15 +80,6 @@ export function scenarioSpecs({ oursUnavailable }) {
       prime: true,
       timing: true,
       memory: true,
-    },
-    {
-      name: "floor-kv-rate",
-      label: `floor: one KV read at ${RATE} req/s`,
-      worker: "floor",
-      base: url("floor"),
-      path: "/kv",
-      auth: true,
-      rate: RATE,
     },
     {
       name: "nocache",
@@ -117,30 +99,12 @@ export function scenarioSpecs({ oursUnavailable }) {
       auth: true,
     },
     {
-      name: "baseline-rate",
-      label: `baseline at ${RATE} req/s`,
-      worker: "baseline",
-      base: url("baseline"),
-      path: ACTIVE,
-      auth: true,
-      rate: RATE,
-    },
-    {
       name: "mw-clerk",
       label: "app route, @clerk/hono clerkMiddleware",
       worker: "app-clerk-hono",
       base: url("appClerkHono"),
       path: "/api/me",
       auth: true,
-    },
-    {
-      name: "mw-clerk-rate",
-      label: `app route, @clerk/hono at ${RATE} req/s`,
-      worker: "app-clerk-hono",
-      base: url("appClerkHono"),
-      path: "/api/me",
-      auth: true,
-      rate: RATE,
     },
     ours({
       name: "mw-ours",
@@ -150,16 +114,33 @@ export function scenarioSpecs({ oursUnavailable }) {
       path: "/api/me",
       auth: true,
     }),
-    ours({
-      name: "mw-ours-rate",
-      label: `app route, our middleware at ${RATE} req/s`,
-      worker: "app-ours",
-      base: url("appOurs"),
-      path: "/api/me",
-      auth: true,
-      rate: RATE,
-    }),
-  ].filter((spec) => !ONLY || ONLY.has(spec.name));
+  ];
+  // The same routes at a fixed rate, after the saturated runs of the round (which set that rate).
+  const fixedRate = [
+    ["cached", "warm cache"],
+    ["floor-kv", "floor: one KV read"],
+    ["baseline", "baseline"],
+    ["mw-clerk", "app route, @clerk/hono"],
+    ["mw-ours", "app route, our middleware"],
+  ].map(([name, short]) => {
+    const { timing: _timing, ...spec } = saturated.find((s) => s.name === name);
+    return { ...spec, name: `${name}-rate`, label: `${short} at fixed rate`, rate: true };
+  });
+  return [...saturated, ...fixedRate].filter((spec) => !ONLY || ONLY.has(spec.name));
+}
+
+/**
+ * The rate of a round's fixed-rate runs: BENCH_RATE when set, else RATE_SHARE of the slowest
+ * saturated throughput among the routes compared at that rate in this round (never above
+ * RATE_CAP): below saturation for every one of them, however busy the machine is.
+ */
+function roundRate(rowsThisRound) {
+  if (RATE_FIXED) return RATE;
+  const measured = ["cached", "floor-kv", "baseline", "mw-clerk", "mw-ours"]
+    .map((name) => rowsThisRound[name]?.rps)
+    .filter((rps) => rps > 0);
+  if (measured.length === 0) return RATE;
+  return Math.max(RATE_MIN, Math.min(RATE, Math.round(Math.min(...measured) * RATE_SHARE)));
 }
 
 const requestsFor = (path, tokens) =>
@@ -284,14 +265,22 @@ export async function runRounds(specs, { sessionIds }) {
   const runs = Object.fromEntries(specs.map((spec) => [spec.name, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     console.log(`round ${round}/${ROUNDS}:`);
+    const thisRound = {};
+    let rate = null;
     for (const spec of specs) {
       if (spec.unavailable) {
         if (round === 1) console.log(`  ${spec.label.padEnd(44)} ${spec.unavailable}`);
         continue;
       }
+      if (spec.rate && rate === null) {
+        rate = roundRate(thisRound);
+        console.log(`  fixed rate this round: ${rate} req/s (open loop)`);
+      }
       // Tokens live 60 s: fresh ones right before each run.
       const tokens = spec.auth ? await emulator.tokens(sessionIds) : undefined;
-      const row = await measureOnce(spec, tokens);
+      const row = await measureOnce(spec.rate ? { ...spec, rate } : spec, tokens);
+      if (spec.rate) row.rate = rate;
+      thisRound[spec.name] = row;
       runs[spec.name].push(row);
       const cpu = row.workerdCpuUsPerRequest === null ? "" : `  ${row.workerdCpuUsPerRequest.toFixed(0)} µs CPU/req`;
       const bad = row.non2xx + row.errors > 0 ? `  (${row.non2xx + row.errors} not 200)` : "";
@@ -330,4 +319,4 @@ export async function herdScenario() {
 }
 
 export const setupLine = () =>
-  `setup: ${USERS} users × ${SESSIONS_PER_USER} sessions, ${CONNECTIONS} connections, ${ROUNDS} rounds × (${WARMUP} s warm-up + ${DURATION} s) per scenario, fixed-rate runs at ${RATE} req/s (open loop)`;
+  `setup: ${USERS} users × ${SESSIONS_PER_USER} sessions, ${CONNECTIONS} connections, ${ROUNDS} rounds × (${WARMUP} s warm-up + ${DURATION} s) per scenario, fixed-rate runs (open loop) at ${RATE_FIXED ? `${RATE} req/s` : `${RATE_SHARE * 100}% of the round's slowest compared route, ${RATE_MIN}–${RATE} req/s`}`;
