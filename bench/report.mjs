@@ -32,7 +32,7 @@ export function aggregate(spec, runs) {
     ? {
         hits: runs.reduce((a, r) => a + r.memory.hits, 0),
         misses: runs.reduce((a, r) => a + r.memory.misses, 0),
-        kvReads: runs.reduce((a, r) => a + r.memory.kvReads, 0),
+        storeReads: runs.reduce((a, r) => a + r.memory.storeReads, 0),
       }
     : undefined;
   return {
@@ -57,7 +57,7 @@ export function aggregate(spec, runs) {
             ...memory,
             hitRatio: memory.hits / Math.max(memory.hits + memory.misses, 1),
             // Of the requests measured while the counters were read (the probes add a handful).
-            kvReadsPerRequest: memory.kvReads / Math.max(requests, 1),
+            storeReadsPerRequest: memory.storeReads / Math.max(requests, 1),
           },
         }
       : {}),
@@ -111,9 +111,10 @@ export function computeRatios(by) {
   if (by.herd) ratios.herdUpstreamCallsPerUser = by.herd.upstreamCalls / config.HERD_USERS;
   if (by.cached?.memory) {
     ratios.cachedMemoryHitRatio = by.cached.memory.hitRatio;
-    ratios.cachedKvReadsPerRequest = by.cached.memory.kvReadsPerRequest;
+    ratios.cachedStoreReadsPerRequest = by.cached.memory.storeReadsPerRequest;
   }
-  if (by["cached-rate"]?.memory) ratios.cachedAtRateKvReadsPerRequest = by["cached-rate"].memory.kvReadsPerRequest;
+  if (by["cached-rate"]?.memory)
+    ratios.cachedAtRateStoreReadsPerRequest = by["cached-rate"].memory.storeReadsPerRequest;
   // Context, not goals.
   if (ok("cached") && ok("floor-kv") && by.cached.workerdCpuUsPerRequest && by["floor-kv"].workerdCpuUsPerRequest) {
     // What the throughput ratio would be if CPU were the only limit: steadier than req/s on a shared machine.
@@ -172,8 +173,10 @@ export function ratioLines(ratios, bundle, by) {
     `memory-layer hit ratio of the cached run: ${
       ratios.cachedMemoryHitRatio === undefined
         ? "n/a"
-        : `${(ratios.cachedMemoryHitRatio * 100).toFixed(1)}% (${ratios.cachedKvReadsPerRequest.toFixed(2)} KV reads per request; ${
-            ratios.cachedAtRateKvReadsPerRequest === undefined ? "n/a" : ratios.cachedAtRateKvReadsPerRequest.toFixed(2)
+        : `${(ratios.cachedMemoryHitRatio * 100).toFixed(1)}% (${ratios.cachedStoreReadsPerRequest.toFixed(2)} store reads (KV or Durable Object) per request; ${
+            ratios.cachedAtRateStoreReadsPerRequest === undefined
+              ? "n/a"
+              : ratios.cachedAtRateStoreReadsPerRequest.toFixed(2)
           } at the fixed rate)`
     }`,
     `bundle size: ${kib(bundle.minifiedBytes)} minified, ${kib(bundle.gzipBytes)} gzip (budget ${kib(bundle.budgetBytes)} gzip)`,

@@ -119,7 +119,7 @@ export function memoryCounters() {
   if (!lastGatewayLine) return null;
   try {
     const line = JSON.parse(lastGatewayLine.slice(lastGatewayLine.indexOf("{")));
-    return { hits: line.memory_hits, misses: line.memory_misses, kvReads: line.memory_kv_reads };
+    return { hits: line.memory_hits, misses: line.memory_misses, storeReads: line.memory_store_reads };
   } catch {
     return null;
   }

@@ -225,7 +225,7 @@ async function measureOnce(spec, tokens) {
         ? {
             hits: after.hits - memoryBefore.hits,
             misses: after.misses - memoryBefore.misses,
-            kvReads: after.kvReads - memoryBefore.kvReads,
+            storeReads: after.storeReads - memoryBefore.storeReads,
           }
         : null;
   }

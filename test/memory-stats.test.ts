@@ -72,22 +72,22 @@ describe("isolate memory counters", () => {
       .filter((raw) => raw.includes('"msg":"request"'))
       .map((raw) => JSON.parse(raw) as Record<string, unknown>);
     expect(lines).toHaveLength(3);
-    type Totals = { hits: number; misses: number; kvReads: number };
+    type Totals = { hits: number; misses: number; storeReads: number };
     const [first, second, third] = lines.map((line) => ({
       hits: Number(line.memory_hits),
       misses: Number(line.memory_misses),
-      kvReads: Number(line.memory_kv_reads),
+      storeReads: Number(line.memory_store_reads),
     })) as [Totals, Totals, Totals];
     // The second request read its list from KV (the first one's copy was dropped when its write landed).
-    expect(second.kvReads - first.kvReads).toBe(1);
+    expect(second.storeReads - first.storeReads).toBe(1);
     // The third request found all three layers in memory.
     expect(third.hits - second.hits).toBe(3);
     expect(third.misses - second.misses).toBe(0);
-    expect(third.kvReads - second.kvReads).toBe(0);
+    expect(third.storeReads - second.storeReads).toBe(0);
     expect(memoryLookupTotals()).toEqual({
       memory_hits: third.hits,
       memory_misses: third.misses,
-      memory_kv_reads: third.kvReads,
+      memory_store_reads: third.storeReads,
     });
     for (const raw of spy.mock.calls.map((args) => String(args[0]))) expect(raw).not.toContain(token);
   });

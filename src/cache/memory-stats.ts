@@ -1,6 +1,7 @@
 /**
  * Hits and misses of the hot path's isolate memory since the isolate started: session
- * lists and "not revoked" (a miss is a KV read) and verified tokens (a miss is an RSA
+ * lists and "not revoked" (a miss is a read of the store behind them: KV, or the session
+ * directory for revocations where one is bound) and verified tokens (a miss is an RSA
  * verification). The request log line carries the totals, so an operator, or
  * `npm run bench` under load, can read the memory layers' hit ratio without a new route.
  * Counting is two integer increments per request; nothing here holds a key or a token.
@@ -18,14 +19,14 @@ export function countLookup<V>(layer: MemoryLayer, value: V | undefined): V | un
 }
 
 /**
- * Totals since the isolate started, as the request log line carries them; `memory_kv_reads`
- * are the misses that read KV (lists and revocations), the cost a warm path still pays.
+ * Totals since the isolate started, as the request log line carries them; `memory_store_reads`
+ * are the misses that read a store (lists and revocations), the cost a warm path still pays.
  */
-export function memoryLookupTotals(): { memory_hits: number; memory_misses: number; memory_kv_reads: number } {
+export function memoryLookupTotals(): { memory_hits: number; memory_misses: number; memory_store_reads: number } {
   return {
     memory_hits: hits.lists + hits.revocations + hits.tokens,
     memory_misses: misses.lists + misses.revocations + misses.tokens,
-    memory_kv_reads: misses.lists + misses.revocations,
+    memory_store_reads: misses.lists + misses.revocations,
   };
 }
 
