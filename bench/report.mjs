@@ -10,6 +10,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { describe as describeBundle, kib, ROOT } from "./bundle-size.mjs";
 import * as config from "./config.mjs";
+import { workerErrorCount } from "./runtime.mjs";
 import { OUT_DIR } from "./scenarios.mjs";
 import { renderSvg } from "./svg.mjs";
 
@@ -45,6 +46,7 @@ export function aggregate(spec, runs) {
     max: Math.max(...runs.map((r) => r.max)),
     requests,
     non2xx: sum("non2xx"),
+    primeFailures: runs.reduce((a, r) => a + (r.primeFailures ?? 0), 0),
     errors: sum("errors"),
     upstreamCalls,
     upstreamPerRequest: requests > 0 ? upstreamCalls / requests : 0,
@@ -253,6 +255,8 @@ export function report({ specs, runs, herd, bundle, loadAtStart }) {
   const by = Object.fromEntries(rows.map((r) => [r.name, r]));
   const ratios = computeRatios(by);
   printTable(rows);
+  if (workerErrorCount() > 0)
+    console.log(`Workers logged ${workerErrorCount()} error lines during the run (the first ones are above).`);
   const lines = ratioLines(ratios, bundle, by);
   for (const line of lines) console.log(line);
   console.log(describeBundle(bundle));
@@ -270,6 +274,7 @@ export function report({ specs, runs, herd, bundle, loadAtStart }) {
       loadAverage: loadAtStart,
       note: "server (workerd) and load generator (autocannon) share the same cores",
     },
+    workerErrorLines: workerErrorCount(),
     method: {
       runtime: "miniflare (workerd), one instance, unsafeDirectSockets per Worker",
       loadGenerator: "autocannon 9 (saturated runs) and an open-loop generator (fixed-rate runs), loopback",

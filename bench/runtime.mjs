@@ -111,10 +111,19 @@ function gatewayDurableObjects(scriptName) {
  * (a string, parsed on demand), so the log costs the bench nothing under load.
  */
 let lastGatewayLine = null;
+/** Errors the Workers log are shown (the first few, then a count): a bench that hides a 500's cause measures nothing. */
+const SHOWN_ERRORS = 10;
+let errorLines = 0;
 function onLog(log) {
   const message = log?.message;
-  if (typeof message === "string" && message.includes('"memory_hits"')) lastGatewayLine = message;
+  if (typeof message !== "string") return;
+  if (message.includes('"memory_hits"')) lastGatewayLine = message;
+  if (log.level === "error") {
+    errorLines++;
+    if (errorLines <= SHOWN_ERRORS) console.error(`  [worker error] ${message.slice(0, 600)}`);
+  }
 }
+export const workerErrorCount = () => errorLines;
 export function memoryCounters() {
   if (!lastGatewayLine) return null;
   try {
