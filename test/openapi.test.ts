@@ -57,7 +57,7 @@ describe("/openapi.json is a valid OpenAPI 3.1 document", () => {
 describe("the document and the routes agree", { timeout: 20_000 }, () => {
   it("lists every route of the app, and no route the app does not have", () => {
     expect(documentedRoutes(built)).toEqual(appRoutes());
-    expect(appRoutes()).toHaveLength(12);
+    expect(appRoutes()).toHaveLength(13);
   });
 
   it("gives every operation its parameters, request body and response schemas", () => {
@@ -137,6 +137,15 @@ describe("pages are served from static assets with a strict Content-Security-Pol
     const script = await call("/assets/devices.js");
     expect(script.status).toBe(200);
     expect(script.headers.get("content-type")).toContain("javascript");
+  });
+
+  it("lands / on a page linking the devices page, the reference, the document and the health check", async () => {
+    const response = await call("/");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toContain("text/html");
+    expect(response.headers.get("Content-Security-Policy")).toContain("default-src 'self'");
+    const html = await response.text();
+    for (const href of ["/devices", "/docs", "/openapi.json", "/healthz"]) expect(html).toContain(`href="${href}"`);
   });
 
   it("keeps unknown paths as Clerk-style 404s", async () => {
