@@ -1,9 +1,8 @@
-import { reset } from "cloudflare:test";
-import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { settled } from "../src/cache/kv-writer";
-import { clearMemory } from "../src/cache/memory";
 import { memoryLookups, memoryLookupTotals } from "../src/cache/memory-stats";
-import { freshToken, resetEmulator, SEED } from "./support/emulator";
+import { freshToken, SEED } from "./support/emulator";
+import { captureConsole, useFreshWorld } from "./support/fresh-world";
 import { call } from "./support/gateway";
 
 /**
@@ -11,19 +10,8 @@ import { call } from "./support/gateway";
  * carries (totals since the isolate started) and `npm run bench` turns into a hit ratio.
  */
 const ACTIVE = "/v1/me/sessions/active";
-let spy: MockInstance;
-
-beforeEach(async () => {
-  await reset();
-  await resetEmulator();
-  clearMemory();
-  spy = vi.spyOn(console, "log");
-});
-
-afterEach(async () => {
-  spy.mockRestore();
-  await settled();
-});
+useFreshWorld();
+const logged = captureConsole();
 
 const delta = (before: ReturnType<typeof memoryLookups>, after: ReturnType<typeof memoryLookups>) =>
   Object.fromEntries(
@@ -67,10 +55,7 @@ describe("isolate memory counters", () => {
       await call(ACTIVE, { token });
       await settled();
     }
-    const lines = spy.mock.calls
-      .map((args) => String(args[0]))
-      .filter((raw) => raw.includes('"msg":"request"'))
-      .map((raw) => JSON.parse(raw) as Record<string, unknown>);
+    const lines = logged.json().filter((line) => line.msg === "request");
     expect(lines).toHaveLength(3);
     type Totals = { hits: number; misses: number; storeReads: number };
     const [first, second, third] = lines.map((line) => ({
@@ -89,6 +74,6 @@ describe("isolate memory counters", () => {
       memory_misses: third.misses,
       memory_store_reads: third.storeReads,
     });
-    for (const raw of spy.mock.calls.map((args) => String(args[0]))) expect(raw).not.toContain(token);
+    for (const raw of logged.lines) expect(raw).not.toContain(token);
   });
 });
