@@ -143,6 +143,16 @@ function roundRate(rowsThisRound) {
   return Math.max(RATE_MIN, Math.min(RATE, Math.round(Math.min(...measured) * RATE_SHARE)));
 }
 
+/** Waits (at most 15 s) until workerd is idle: under 10 % of a core over 300 ms. */
+async function settle() {
+  for (let waited = 0; waited < 15_000; waited += 300) {
+    const before = workerdCpuMs();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const after = workerdCpuMs();
+    if (before === null || after === null || after - before < 30) return;
+  }
+}
+
 /** One request; true when it answered 200. */
 async function attempt(target, token) {
   try {
@@ -211,6 +221,8 @@ async function measureOnce(spec, tokens) {
   // Priming asks every token once; a failure there is counted (and its log shown), not fatal.
   const primeFailures =
     spec.prime && tokens ? (await pool(tokens, 16, (t) => attempt(target, t))).filter((ok) => !ok).length : 0;
+  // A prime of stale lists refills them: their KV writes (waitUntil) must land before anything is measured.
+  if (spec.prime) await settle();
   const extra = requests ? { requests } : {};
   // Saturated runs: autocannon, CONNECTIONS closed loops. Fixed-rate runs: an open loop at spec.rate.
   const load = (duration) =>
