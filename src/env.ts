@@ -1,4 +1,5 @@
 import type { Principal } from "./auth/principal";
+import type { SessionDirectory } from "./directory/session-directory";
 import { misconfigured } from "./errors";
 import type { RequestMetrics } from "./observability";
 
@@ -9,6 +10,12 @@ import type { RequestMetrics } from "./observability";
 export interface Bindings {
   /** KV: active-session lists, revocation markers, JWKS, webhook ids (docs/kv-schema.md). */
   SESSION_CACHE: KVNamespace;
+  /**
+   * Durable Object namespace: one SessionDirectory per user, the authority on revoked sessions
+   * and the claim on webhook deliveries (docs/directory.md). Optional: without it the gateway
+   * runs on KV markers alone, with KV's weaker revocation bound (docs/security.md).
+   */
+  SESSION_DIRECTORY?: DurableObjectNamespace<SessionDirectory>;
   /**
    * Rate Limiting bindings (wrangler.toml `[[ratelimits]]`, numbers in src/rate-limit.ts).
    * Optional: an absent binding means no limit of that kind.

@@ -16,6 +16,8 @@ export type RequestMetrics = {
   upstream: UpstreamStats;
   authFailure?: string;
   errorCode?: string;
+  /** Set when the user's SessionDirectory object could not be reached (src/cache/revocations.ts). */
+  directory?: "fallback" | "refused";
 };
 
 export type AuditEvent = {
@@ -63,6 +65,7 @@ export const observe = () =>
         ...(principal?.kind === "service" ? { service_key: principal.keyIndex } : {}),
         ...(metrics.cache ? { cache: metrics.cache } : {}),
         ...(metrics.authFailure ? { auth_failure: metrics.authFailure } : {}),
+        ...(metrics.directory ? { directory: metrics.directory } : {}),
         ...(metrics.errorCode ? { error_code: metrics.errorCode } : {}),
         upstream_calls: metrics.upstream.calls,
         upstream_ms: metrics.upstream.ms,
