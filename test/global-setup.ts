@@ -18,7 +18,8 @@ declare module "vitest" {
 }
 
 /**
- * Bundles the Clerk emulator so Miniflare can load it as an auxiliary worker, builds the
+ * Bundles the Clerk emulator and a second copy of the gateway (the cross-location tests) so
+ * Miniflare can load them as auxiliary workers, builds the
  * static assets the gateway serves (pages, /openapi.json), and validates the OpenAPI document.
  */
 export default async function setup(project: TestProject) {
@@ -33,6 +34,19 @@ export default async function setup(project: TestProject) {
       conditions: ["workerd", "worker", "browser"],
       mainFields: ["browser", "module", "main"],
       outfile: "emulator/dist/index.js",
+      logLevel: "warning",
+    }),
+    // The same gateway as a second Worker (another isolate, another "location"): test/directory/.
+    build({
+      entryPoints: ["test/directory/location.ts"],
+      bundle: true,
+      format: "esm",
+      platform: "neutral",
+      target: "es2022",
+      conditions: ["workerd", "worker", "browser"],
+      mainFields: ["browser", "module", "main"],
+      external: ["cloudflare:*"],
+      outfile: "test/directory/dist/location.js",
       logLevel: "warning",
     }),
     buildWeb(),

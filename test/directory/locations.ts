@@ -1,0 +1,19 @@
+import { env } from "cloudflare:workers";
+import { type CallOptions, gatewayRequest } from "../support/gateway";
+
+/**
+ * The other gateways of the cross-location tests (vitest.config.ts, test/directory/location.ts):
+ * separate Workers, so separate isolates, reached through service bindings.
+ */
+type Locations = { GATEWAY_B: Fetcher; GATEWAY_KV_ONLY: Fetcher };
+const locations = env as unknown as Locations;
+
+/** Gateway B: shares the KV namespace and the SessionDirectory objects; never sees a KV revocation marker. */
+export function callB(path: string, options: CallOptions = {}): Promise<Response> {
+  return locations.GATEWAY_B.fetch(gatewayRequest(path, options));
+}
+
+/** A gateway deployed without the SESSION_DIRECTORY binding: KV markers only, same namespace. */
+export function callKvOnly(path: string, options: CallOptions = {}): Promise<Response> {
+  return locations.GATEWAY_KV_ONLY.fetch(gatewayRequest(path, options));
+}
