@@ -70,7 +70,11 @@ async function expectRefusedEverywhere(via: Call, device: SignedIn, token: strin
   expect(decodeJwt(token).exp).toBeGreaterThan(Date.now() / 1000);
   await clearCalls();
   for (const route of everyRoute(device.session_id)) {
-    const response = await via(route.path, { method: route.method, token, ...(route.json ? { json: route.json } : {}) });
+    const response = await via(route.path, {
+      method: route.method,
+      token,
+      ...(route.json ? { json: route.json } : {}),
+    });
     expect(response.status, route.name).toBe(401);
     expect((await errorBody(response)).errors[0]?.code).toBe("authentication_invalid");
   }
@@ -159,9 +163,9 @@ describe("a revoke through one location is refused by another within the bound",
     await setSessionStatus(device.session_id, "ended");
     const delivery = (await webhookDeliveries("session.ended")).at(-1);
     if (!delivery) throw new Error("no delivery");
-    expect((await callB("/webhooks/clerk", { method: "POST", headers: delivery.headers, body: delivery.body })).status).toBe(
-      200,
-    );
+    expect(
+      (await callB("/webhooks/clerk", { method: "POST", headers: delivery.headers, body: delivery.body })).status,
+    ).toBe(200);
     const revokedAt = Date.now();
     await env.SESSION_CACHE.delete(kvKeys.revoked(device.session_id));
 
@@ -175,9 +179,9 @@ describe("the object is the authority: KV can lose everything", () => {
     const device = await signIn("alice");
     const token = await freshToken(device.session_id);
     await warmBoth(token);
-    expect((await call(`/v1/sessions/${device.session_id}/revoke`, { method: "POST", serviceKey: SERVICE_KEY })).status).toBe(
-      200,
-    );
+    expect(
+      (await call(`/v1/sessions/${device.session_id}/revoke`, { method: "POST", serviceKey: SERVICE_KEY })).status,
+    ).toBe(200);
 
     // Every key of the shared namespace, markers, lists, JWKS and webhook ids alike.
     let cursor: string | undefined;

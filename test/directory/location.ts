@@ -25,7 +25,9 @@ export default {
     let located = envs.get(env);
     if (!located) {
       located =
-        env.LOCATION_KV_NEVER_PROPAGATES === "true" ? { ...env, SESSION_CACHE: markersNeverArrive(env.SESSION_CACHE) } : env;
+        env.LOCATION_KV_NEVER_PROPAGATES === "true"
+          ? { ...env, SESSION_CACHE: markersNeverArrive(env.SESSION_CACHE) }
+          : env;
       envs.set(env, located);
     }
     return app.fetch(request, located, ctx);
@@ -36,7 +38,8 @@ function markersNeverArrive(kv: KVNamespace): KVNamespace {
   return new Proxy(kv, {
     get(target, property) {
       const value = Reflect.get(target, property, target);
-      if (property !== "get" && property !== "getWithMetadata") return typeof value === "function" ? value.bind(target) : value;
+      if (property !== "get" && property !== "getWithMetadata")
+        return typeof value === "function" ? value.bind(target) : value;
       return (key: unknown, ...rest: unknown[]) => {
         if (typeof key === "string" && key.startsWith(kvKeys.revoked(""))) {
           return Promise.resolve(property === "get" ? null : { value: null, metadata: null, cacheStatus: null });
