@@ -43,8 +43,12 @@ export const REVOCATION_READ_CACHE_TTL_SECONDS = 30;
  * leaves open after a revocation. Every fallback is logged and marked in the request log.
  */
 export const DIRECTORY_FALLBACK_MAX_MS = 60_000;
-/** A run of failures ends after this long without one (the next failure starts a new run). */
-export const DIRECTORY_FAILURE_QUIET_MS = 60_000;
+/**
+ * A run of failures ends when the object answers, or after this long without a failure (the
+ * next failure then starts a new run). Longer than the fallback, so a user with a request every
+ * few minutes still meets the bound instead of starting a fresh run each time.
+ */
+export const DIRECTORY_FAILURE_QUIET_MS = 10 * 60_000;
 /** Per user: when the current run of failures to reach the object began. */
 const directoryDownSince = new MemoryTtl<number>(10_000);
 
