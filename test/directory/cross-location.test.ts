@@ -125,7 +125,8 @@ describe("a revoke through one location is refused by another within the bound",
     expect(revoke.status).toBe(200);
     const revokedAt = Date.now();
     expect(isRevokedHere(device.session_id)).toBe(false);
-    // Delete the marker B wrote: A must learn it from the object alone.
+    // One KV namespace: B's marker is here. Delete it: A must learn of the revocation from the object alone.
+    expect(await kvJson(kvKeys.revoked(device.session_id))).toMatchObject({ status: "revoked", source: "gateway" });
     await env.SESSION_CACHE.delete(kvKeys.revoked(device.session_id));
 
     const elapsed = await refusedAfter(call, token, revokedAt);
