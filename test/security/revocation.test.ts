@@ -1,13 +1,12 @@
-import { reset } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { kvKeys } from "../../src/cache/kv-schema";
 import { REVOCATION_NEGATIVE_MEMORY_MS } from "../../src/cache/memory";
 import { isRevokedHere } from "../../src/cache/revocations";
 import {
   clearCalls,
   freshToken,
-  resetEmulator,
   type SignedIn,
   setFault,
   setSessionStatus,
@@ -15,6 +14,7 @@ import {
   upstreamCalls,
   webhookDeliveries,
 } from "../support/emulator";
+import { useFreshWorld } from "../support/fresh-world";
 import { call, errorBody, kvJson, SERVICE_KEY } from "../support/gateway";
 import { everyRoute } from "./routes";
 
@@ -22,13 +22,11 @@ import { everyRoute } from "./routes";
  * Clerk honours a revoked session's token until it expires (up to 60 s, longer for tokens
  * minted with expires_in_seconds). The gateway refuses it at once, on every route, in the
  * isolate that learnt of it (memory), and in every other isolate and location through the
- * user's SessionDirectory object (KV markers without it: test/directory/). Each test revokes a session it signed in itself, so seeded sessions stay usable.
+ * user's SessionDirectory object (KV markers without it: test/directory/). Each test revokes a
+ * session it signed in itself, so seeded sessions stay usable.
  */
 
-beforeEach(async () => {
-  await resetEmulator();
-  await reset();
-});
+useFreshWorld();
 
 /** The revoked session's own token on every route (and as refresh's expired_token): all 401, none reaches Clerk. */
 async function expectRefusedEverywhere(device: SignedIn, token: string) {
@@ -60,7 +58,7 @@ describe("a session revoked through the gateway is refused at once on every rout
 
     const revoke = await call(`/v1/me/sessions/${phone.session_id}/revoke`, { method: "POST", token: laptop.token });
     expect(revoke.status).toBe(200);
-    expect(await kvJson(`revoked:v1:${phone.session_id}`)).toMatchObject({ status: "revoked", source: "gateway" });
+    expect(await kvJson(kvKeys.revoked(phone.session_id))).toMatchObject({ status: "revoked", source: "gateway" });
     await expectRefusedEverywhere(phone, phoneToken);
   });
 
@@ -121,7 +119,7 @@ describe("the revocation reaches other isolates and locations", () => {
     // REVOCATION_NEGATIVE_MEMORY_MS: that is the bound a revocation made elsewhere adds here.
     await new Promise((resolve) => setTimeout(resolve, REVOCATION_NEGATIVE_MEMORY_MS + 50));
     await expectRefusedEverywhere(device, token);
-    expect(await kvJson(`revoked:v1:${device.session_id}`)).toBeNull();
+    expect(await kvJson(kvKeys.revoked(device.session_id))).toBeNull();
     // Learnt once, it is then held in this isolate's memory: no lookup needed next time.
     expect(isRevokedHere(device.session_id)).toBe(true);
   });
@@ -130,7 +128,7 @@ describe("the revocation reaches other isolates and locations", () => {
     const device = await signIn("alice");
     const token = await freshToken(device.session_id);
     await call(`/v1/sessions/${device.session_id}/revoke`, { method: "POST", serviceKey: SERVICE_KEY });
-    await env.SESSION_CACHE.delete(`revoked:v1:${device.session_id}`);
+    await env.SESSION_CACHE.delete(kvKeys.revoked(device.session_id));
     expect(isRevokedHere(device.session_id)).toBe(true);
     await expectRefusedEverywhere(device, token);
   });
@@ -139,7 +137,7 @@ describe("the revocation reaches other isolates and locations", () => {
     const device = await signIn("alice");
     const token = await freshToken(device.session_id);
     expect((await call("/v1/me/sessions/active", { token })).status).toBe(200);
-    expect(await kvJson(`revoked:v1:${device.session_id}`)).toBeNull();
+    expect(await kvJson(kvKeys.revoked(device.session_id))).toBeNull();
   });
 });
 
@@ -150,7 +148,7 @@ describe("a failed revoke changes nothing", () => {
     await setFault({ method: "POST", path: "/v1/sessions/*/revoke", mode: "503", times: 1 });
     const revoke = await call(`/v1/sessions/${device.session_id}/revoke`, { method: "POST", serviceKey: SERVICE_KEY });
     expect(revoke.status).toBe(503);
-    expect(await kvJson(`revoked:v1:${device.session_id}`)).toBeNull();
+    expect(await kvJson(kvKeys.revoked(device.session_id))).toBeNull();
     expect(isRevokedHere(device.session_id)).toBe(false);
     expect((await call("/v1/me/sessions/active", { token })).status).toBe(200);
   });
