@@ -61,6 +61,11 @@ export async function claimWebhook(
   return (await readEntry(env.SESSION_CACHE, kvKeys.webhook(claim.messageId), WebhookEntry)) === null;
 }
 
+/** Test hook: forget the ids claimed in this isolate without the binding. */
+export function forgetWebhookClaims(): void {
+  claimedHere.clear();
+}
+
 /** Without the binding: lets a later copy apply an event whose application failed. */
 export function releaseClaim(messageId: string): void {
   claimedHere.delete(messageId);

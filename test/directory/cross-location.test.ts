@@ -1,7 +1,7 @@
-import { reset, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { kvKeys } from "../../src/cache/kv-schema";
 import { REVOCATION_NEGATIVE_MEMORY_MS } from "../../src/cache/memory";
 import { isRevokedHere } from "../../src/cache/revocations";
@@ -11,13 +11,13 @@ import { everyRoute } from "../security/routes";
 import {
   clearCalls,
   freshToken,
-  resetEmulator,
   type SignedIn,
   setSessionStatus,
   signIn,
   upstreamCalls,
   webhookDeliveries,
 } from "../support/emulator";
+import { useFreshWorld } from "../support/fresh-world";
 import { type CallOptions, call, errorBody, kvJson, SERVICE_KEY } from "../support/gateway";
 import { callB } from "./locations";
 
@@ -35,10 +35,7 @@ type Call = (path: string, options?: CallOptions) => Promise<Response>;
 const BOUND_MS = REVOCATION_NEGATIVE_MEMORY_MS + DIRECTORY_TIMEOUT_MS;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-beforeEach(async () => {
-  await resetEmulator();
-  await reset();
-});
+useFreshWorld();
 
 function directory() {
   const namespace = env.SESSION_DIRECTORY;

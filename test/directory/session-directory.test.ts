@@ -1,6 +1,6 @@
-import { reset, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   LONGEST_TOKEN_SECONDS,
   PRUNE_INTERVAL_MS,
@@ -9,15 +9,14 @@ import {
   WEBHOOK_CLAIM_SECONDS,
 } from "../../src/directory/session-directory";
 import { SEED } from "../support/emulator";
+import { useFreshWorld } from "../support/fresh-world";
 
 /** The object itself: its schema, what a second record or claim does, and pruning by alarm. */
 
 const USER = SEED.users.alice.id;
 const SESSION = "sess_2directoryUnitTest000000001";
 
-beforeEach(async () => {
-  await reset();
-});
+useFreshWorld();
 
 function stub(name = USER) {
   const namespace = env.SESSION_DIRECTORY;

@@ -1,19 +1,19 @@
-import { reset, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, type MockInstance, vi } from "vitest";
 import { kvKeys } from "../../src/cache/kv-schema";
-import { DIRECTORY_FALLBACK_MAX_MS, forgetDirectoryFailures, isRevokedHere } from "../../src/cache/revocations";
+import { DIRECTORY_FALLBACK_MAX_MS, isRevokedHere } from "../../src/cache/revocations";
 import { DIRECTORY_TIMEOUT_MS, type DirectoryNamespace } from "../../src/directory/client";
 import type { SessionDirectory } from "../../src/directory/session-directory";
 import {
   clearCalls,
   clerkSession,
-  resetEmulator,
   setSessionStatus,
   signIn,
   upstreamCalls,
   webhookDeliveries,
 } from "../support/emulator";
+import { captureConsole, useFreshWorld } from "../support/fresh-world";
 import { call, errorBody, kvJson, SERVICE_KEY } from "../support/gateway";
 import { callKvOnly, callWith } from "./locations";
 
@@ -28,15 +28,10 @@ import { callKvOnly, callWith } from "./locations";
  * - a webhook delivery that cannot be claimed is answered 503 and changes nothing (Svix retries).
  */
 
-beforeEach(async () => {
-  await resetEmulator();
-  await reset();
-  forgetDirectoryFailures();
-});
+useFreshWorld();
 
 afterEach(() => {
-  vi.restoreAllMocks();
-  forgetDirectoryFailures();
+  for (const clock of clocks.splice(0)) clock.mockRestore();
 });
 
 function directory() {
@@ -58,19 +53,21 @@ function unreachable(mode: "reject" | "hang"): DirectoryNamespace {
   } as unknown as DirectoryNamespace;
 }
 
-/** Every JSON line the gateway logs in this isolate, by level. */
-function captureLogs() {
-  const lines: Array<Record<string, unknown> & { level: string }> = [];
-  for (const level of ["log", "warn", "error"] as const) {
-    vi.spyOn(console, level).mockImplementation((line: unknown) => {
-      if (typeof line === "string" && line.startsWith("{")) lines.push(JSON.parse(line));
-    });
-  }
-  return {
-    requests: () => lines.filter((line) => line.msg === "request"),
-    named: (msg: string) => lines.filter((line) => line.msg === msg),
-    errors: () => lines.filter((line) => line.level === "error"),
-  };
+const capture = captureConsole();
+
+/** The gateway's structured log lines of the current test. */
+const logs = {
+  requests: () => capture.json().filter((line) => line.msg === "request" && line.route === "/v1/me/sessions/active"),
+  named: (msg: string) => capture.json().filter((line) => line.msg === msg),
+  errors: () => capture.json().filter((line) => line.level === "error"),
+};
+
+/** Date.now, moved by the test; restored after it. */
+const clocks: MockInstance[] = [];
+function fakeNow() {
+  const spy = vi.spyOn(Date, "now");
+  clocks.push(spy);
+  return spy;
 }
 
 function revocations(userId: string) {
@@ -97,7 +94,6 @@ async function hourToken(sessionId: string): Promise<string> {
 
 describe("the revocation check when the object cannot be reached", () => {
   it("falls back to KV markers, with a warning and directory=fallback in the request log", async () => {
-    const logs = captureLogs();
     const broken = callWith({ SESSION_DIRECTORY: unreachable("reject") });
     const active = await signIn("alice");
     const revokedElsewhere = await signIn("alice");
@@ -123,7 +119,6 @@ describe("the revocation check when the object cannot be reached", () => {
   });
 
   it("an object that does not answer is given up on after DIRECTORY_TIMEOUT_MS", async () => {
-    const logs = captureLogs();
     const hanging = callWith({ SESSION_DIRECTORY: unreachable("hang") });
     const device = await signIn("alice");
     const started = Date.now();
@@ -137,12 +132,11 @@ describe("the revocation check when the object cannot be reached", () => {
   it("past DIRECTORY_FALLBACK_MAX_MS of failures the user's requests get 503 until the object answers again", async () => {
     const device = await signIn("dave");
     const token = await hourToken(device.session_id);
-    const logs = captureLogs();
     const broken = callWith({ SESSION_DIRECTORY: unreachable("reject") });
     const healthy = callWith({});
 
     const start = Date.now();
-    const now = vi.spyOn(Date, "now");
+    const now = fakeNow();
     now.mockReturnValue(start);
     expect((await broken("/v1/me/sessions/active", { token })).status).toBe(200);
     // Still failing just inside the bound: still the fallback (the 1 s "not revoked" memory has passed).
@@ -174,9 +168,8 @@ describe("the revocation check when the object cannot be reached", () => {
     const carolToken = await hourToken(carol.session_id);
     const bobToken = await hourToken(bob.session_id);
     const broken = callWith({ SESSION_DIRECTORY: unreachable("reject") });
-    captureLogs();
     const start = Date.now();
-    const now = vi.spyOn(Date, "now");
+    const now = fakeNow();
     now.mockReturnValue(start);
     expect((await broken("/v1/me/sessions/active", { token: carolToken })).status).toBe(200);
     now.mockReturnValue(start + DIRECTORY_FALLBACK_MAX_MS + 1_000);
@@ -187,7 +180,6 @@ describe("the revocation check when the object cannot be reached", () => {
 
 describe("writes when the object cannot be reached", () => {
   it("a revoke Clerk confirmed but the object could not record is 503, refused here and marked in KV; a retry completes it", async () => {
-    const logs = captureLogs();
     const broken = callWith({ SESSION_DIRECTORY: unreachable("reject") });
     const device = await signIn("alice");
 
@@ -216,7 +208,6 @@ describe("writes when the object cannot be reached", () => {
   });
 
   it("a webhook that cannot be claimed is 503 and applies nothing; Svix's next attempt applies it", async () => {
-    const logs = captureLogs();
     const broken = callWith({ SESSION_DIRECTORY: unreachable("reject") });
     const device = await signIn("alice");
     await setSessionStatus(device.session_id, "revoked");

@@ -1,14 +1,13 @@
-import { reset, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { kvKeys } from "../../src/cache/kv-schema";
 import { type SessionDirectory, UNSCOPED_OBJECT_NAME } from "../../src/directory/session-directory";
 import { TEST_WEBHOOK_SECRET } from "../support/config";
 import {
   clearCalls,
   freshToken,
-  resetEmulator,
   SEED,
   setSessionStatus,
   signIn,
@@ -16,6 +15,7 @@ import {
   type WebhookDelivery,
   webhookDeliveries,
 } from "../support/emulator";
+import { captureConsole, useFreshWorld } from "../support/fresh-world";
 import { type CallOptions, call, errorBody, kvJson } from "../support/gateway";
 import { callB, callKvOnly, callWith } from "./locations";
 
@@ -27,14 +27,7 @@ import { callB, callKvOnly, callWith } from "./locations";
 
 type Call = (path: string, options?: CallOptions) => Promise<Response>;
 
-beforeEach(async () => {
-  await resetEmulator();
-  await reset();
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+useFreshWorld();
 
 function directory() {
   const namespace = env.SESSION_DIRECTORY;
@@ -79,14 +72,10 @@ async function deliverConcurrently(
   return statuses;
 }
 
-/** The gateway's `webhook_applied` log lines in this isolate. */
-function appliedLines() {
-  const lines: unknown[] = [];
-  vi.spyOn(console, "log").mockImplementation((line: unknown) => {
-    if (typeof line === "string" && line.includes('"msg":"webhook_applied"')) lines.push(JSON.parse(line));
-  });
-  return lines;
-}
+const capture = captureConsole();
+
+/** The gateway's `webhook_applied` log lines of the current test, in this isolate. */
+const appliedLines = () => capture.json().filter((line) => line.msg === "webhook_applied");
 
 const oneApplied = (copies: number) => [200, ...Array.from({ length: copies - 1 }, () => 409)];
 
@@ -95,11 +84,10 @@ describe("concurrent copies of one delivery: exactly one applied", () => {
     const device = await signIn("alice");
     await setSessionStatus(device.session_id, "revoked");
     const delivery = await lastDelivery("session.revoked");
-    const applied = appliedLines();
     await clearCalls();
 
     expect(await deliverConcurrently(delivery, 10, () => call)).toEqual(oneApplied(10));
-    expect(applied).toHaveLength(1);
+    expect(appliedLines()).toHaveLength(1);
     expect(await claims(device.user_id)).toEqual({
       claims: [{ message_id: delivery.id, type: "session.revoked" }],
       revoked: [{ session_id: device.session_id, source: "webhook" }],
@@ -154,10 +142,9 @@ describe("without the SESSION_DIRECTORY binding (KV only)", () => {
     const token = await freshToken(device.session_id);
     await setSessionStatus(device.session_id, "removed");
     const delivery = await lastDelivery("session.removed");
-    const applied = appliedLines();
 
     expect(await deliverConcurrently(delivery, 10, () => kvOnly)).toEqual(oneApplied(10));
-    expect(applied).toHaveLength(1);
+    expect(appliedLines()).toHaveLength(1);
     expect(await kvJson(kvKeys.webhook(delivery.id))).toMatchObject({ type: "session.removed" });
     expect(await kvJson(kvKeys.revoked(device.session_id))).toMatchObject({ status: "removed", source: "webhook" });
     expect((await kvOnly("/v1/me/sessions/active", { token })).status).toBe(401);

@@ -18,6 +18,8 @@ import { reset } from "cloudflare:test";
 import { afterAll, afterEach, beforeAll, beforeEach, type MockInstance, vi } from "vitest";
 import { settled } from "../../src/cache/kv-writer";
 import { clearMemory } from "../../src/cache/memory";
+import { forgetDirectoryFailures } from "../../src/cache/revocations";
+import { forgetWebhookClaims } from "../../src/cache/webhook-ids";
 import { clearUpstreamBlocks } from "../../src/clerk/client";
 import { resetEmulator } from "./emulator";
 
@@ -27,6 +29,9 @@ import { resetEmulator } from "./emulator";
  */
 export function coldIsolate(): void {
   clearMemory();
+  // Runs of failures to reach a SessionDirectory object, and webhook ids claimed without one.
+  forgetDirectoryFailures();
+  forgetWebhookClaims();
   // A 429 in one test blocks calls to Clerk for its Retry-After; the next test starts unblocked.
   clearUpstreamBlocks();
 }
