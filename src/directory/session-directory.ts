@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { REVOCATION_TTL_SECONDS } from "../cache/kv-schema";
 
 /**
  * `SessionDirectory`: one Durable Object per user (`idFromName(user_id)`), the strongly
@@ -13,13 +14,12 @@ import { DurableObject } from "cloudflare:workers";
  */
 
 /**
- * The longest token the gateway accepts: Clerk mints session tokens with `expires_in_seconds`
- * up to ten years (the gateway's own minting routes accept the same range). A revocation record
- * must outlive every token of its session, so it is kept this long (plus clock skew).
+ * How long a revocation record is kept: as long as a KV marker (REVOCATION_TTL_SECONDS, 7 days),
+ * which is a day longer than the longest token lifetime the gateway accepts
+ * (MAX_TOKEN_LIFETIME_SECONDS, src/auth/session-token.ts): a record outlives every token of its
+ * session that could still verify.
  */
-export const LONGEST_TOKEN_SECONDS = 315_360_000;
-/** Tokens are accepted up to 5 s past `exp` (CLOCK_SKEW_SECONDS); records wait a minute more. */
-export const REVOCATION_RECORD_SECONDS = LONGEST_TOKEN_SECONDS + 60;
+export const REVOCATION_RECORD_SECONDS = REVOCATION_TTL_SECONDS;
 /** A delivery id is remembered this long: Svix retries a failed delivery for about a day and a half. */
 export const WEBHOOK_CLAIM_SECONDS = 3 * 24 * 60 * 60;
 /** Objects that only hold old records are checked for expired rows at most this often. */
@@ -152,7 +152,7 @@ export class SessionDirectory extends DurableObject {
   }
 
   /**
-   * Expired webhook claims (days) and revocation records (years) are deleted by the alarm.
+   * Expired webhook claims (3 days) and revocation records (7 days) are deleted by the alarm.
    * Setting it is a storage write, so it is only done when no alarm is pending. The rows were
    * written before this await, so awaiting here cannot interleave another call between them.
    */
