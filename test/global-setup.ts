@@ -1,9 +1,9 @@
-import { build } from "esbuild";
 import type { TestProject } from "vitest/node";
 import { buildWeb } from "../scripts/build-web.mjs";
 import { validateOpenApi } from "../scripts/validate-openapi.mjs";
 import { quietInjectedDrops } from "./support/quiet-faults";
 import { leakFindings } from "./support/secret-scan";
+import { bundleWorker } from "./support/worker-bundle";
 
 export interface OpenApiValidation {
   valid: boolean;
@@ -27,30 +27,9 @@ export default async function setup(project: TestProject) {
   leakFindings().length = 0;
   const restoreOutput = [quietInjectedDrops(process.stdout), quietInjectedDrops(process.stderr)];
   await Promise.all([
-    build({
-      entryPoints: ["emulator/src/index.ts"],
-      bundle: true,
-      format: "esm",
-      platform: "neutral",
-      target: "es2022",
-      conditions: ["workerd", "worker", "browser"],
-      mainFields: ["browser", "module", "main"],
-      outfile: "emulator/dist/index.js",
-      logLevel: "warning",
-    }),
+    bundleWorker("emulator/src/index.ts", "emulator/dist/index.js"),
     // The same gateway as a second Worker (another isolate, another "location"): test/directory/.
-    build({
-      entryPoints: ["test/directory/location.ts"],
-      bundle: true,
-      format: "esm",
-      platform: "neutral",
-      target: "es2022",
-      conditions: ["workerd", "worker", "browser"],
-      mainFields: ["browser", "module", "main"],
-      external: ["cloudflare:*"],
-      outfile: "test/directory/dist/location.js",
-      logLevel: "warning",
-    }),
+    bundleWorker("test/directory/location.ts", "test/directory/dist/location.js"),
     buildWeb(),
   ]);
   project.provide("openapiValidation", await validateOpenApi());

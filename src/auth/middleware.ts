@@ -4,7 +4,7 @@ import { createMiddleware } from "hono/factory";
 import { waitUntilOf } from "../background";
 import { isRevoked } from "../cache/revocations";
 import { ClerkClient } from "../clerk/client";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../context";
 import { forbidden, rateLimited } from "../errors";
 import { endedLongLivedSession } from "../policies";
 import { limitOrThrow, RATE_LIMITS } from "../rate-limit";
@@ -15,6 +15,7 @@ import { matchServiceKey } from "./service-keys";
 import { verifySessionToken } from "./session-token";
 
 /**
+ * @module
  * Establishes who is calling, from `Authorization: Bearer …` or the `__session` cookie:
  * a Clerk session token makes a user, one of GATEWAY_API_KEYS a service. Runs before
  * any upstream call, so a request that fails here never reaches Clerk.

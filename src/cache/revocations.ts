@@ -8,9 +8,10 @@ import {
 import { log } from "../observability";
 import { kvKeys, REVOCATION_TTL_SECONDS, type RevocationEntry } from "./kv-schema";
 import { queuedValue, writeCoalesced } from "./kv-writer";
-import { MemoryTtl, notRevokedMemory, REVOCATION_NEGATIVE_MEMORY_MS } from "./memory";
+import { fixedBytes, isolateMap, REVOCATION_NEGATIVE_MEMORY_MS } from "./memory";
 
 /**
+ * @module
  * Sessions the gateway must refuse even though their tokens still verify (Clerk keeps a
  * revoked session's token valid for up to 60 s, a minted one up to its `expires_in_seconds`).
  *
@@ -25,8 +26,9 @@ import { MemoryTtl, notRevokedMemory, REVOCATION_NEGATIVE_MEMORY_MS } from "./me
  * revoked anywhere is refused everywhere within 1 s plus one round trip to its user's object
  * (with KV alone: 1 s plus KV's propagation). docs/security.md, "Revocation bound".
  */
-const revokedHere = new Map<string, number>();
-const MAX_REMEMBERED = 50_000;
+const revokedHere = isolateMap<string, true>("revokedHere", fixedBytes(1));
+/** Session ids with no revocation marker in KV at the time of the lookup. */
+const notRevokedMemory = isolateMap<string, true>("notRevoked", fixedBytes(1));
 /**
  * KV caches reads at each location (60 s by default), including "not found": an isolate that
  * checked a session before it was revoked elsewhere could keep seeing no marker that long.
@@ -50,7 +52,7 @@ export const DIRECTORY_FALLBACK_MAX_MS = 60_000;
  */
 export const DIRECTORY_FAILURE_QUIET_MS = 10 * 60_000;
 /** Per user: when the current run of failures to reach the object began. */
-const directoryDownSince = new MemoryTtl<number>(10_000);
+const directoryDownSince = isolateMap<string, number>("directoryFailures", fixedBytes(8));
 
 export type RevocationSource = RevocationEntry["source"];
 
@@ -118,11 +120,7 @@ export async function markRevoked(
 
 /** True when this isolate knows of the revocation: no I/O. */
 export function isRevokedHere(sessionId: string): boolean {
-  const until = revokedHere.get(sessionId);
-  if (until === undefined) return false;
-  if (until > Date.now()) return true;
-  revokedHere.delete(sessionId);
-  return false;
+  return revokedHere.has(sessionId);
 }
 
 /**
@@ -196,14 +194,5 @@ function remember(sessionId: string, revoked: boolean): boolean {
 
 function rememberRevoked(sessionId: string) {
   notRevokedMemory.delete(sessionId);
-  if (revokedHere.size >= MAX_REMEMBERED) {
-    const oldest = revokedHere.keys().next().value;
-    if (oldest !== undefined) revokedHere.delete(oldest);
-  }
-  revokedHere.set(sessionId, Date.now() + REVOCATION_TTL_SECONDS * 1000);
-}
-
-/** Test hook: forget every failure to reach an object (the fallback bound starts again). */
-export function forgetDirectoryFailures(): void {
-  directoryDownSince.clear();
+  revokedHere.set(sessionId, true, REVOCATION_TTL_SECONDS * 1000);
 }

@@ -9,7 +9,7 @@ import { UNSCOPED_OBJECT_NAME, type WebhookClaim } from "../directory/session-di
 import { log } from "../observability";
 import { kvKeys, readEntry, WEBHOOK_ID_TTL_SECONDS, WebhookEntry } from "./kv-schema";
 import { writeCoalesced } from "./kv-writer";
-import { MemoryTtl } from "./memory";
+import { fixedBytes, isolateMap } from "./memory";
 
 /**
  * Svix message ids: a delivery is claimed before its event is applied, so of several copies
@@ -25,7 +25,7 @@ import { MemoryTtl } from "./memory";
  */
 
 /** Ids claimed in this isolate without the binding, held until KV's record is visible everywhere. */
-const claimedHere = new MemoryTtl<true>(10_000);
+const claimedHere = isolateMap<string, true>("webhookClaims", fixedBytes(1));
 const CLAIM_MEMORY_MS = 60_000;
 
 export type WebhookBindings = { SESSION_CACHE: KVNamespace; SESSION_DIRECTORY?: DirectoryNamespace | undefined };
@@ -59,11 +59,6 @@ export async function claimWebhook(
   claimedHere.set(claim.messageId, true, CLAIM_MEMORY_MS);
   // An unreadable KV counts as "not applied yet": the events are idempotent, a lost one is not.
   return (await readEntry(env.SESSION_CACHE, kvKeys.webhook(claim.messageId), WebhookEntry)) === null;
-}
-
-/** Test hook: forget the ids claimed in this isolate without the binding. */
-export function forgetWebhookClaims(): void {
-  claimedHere.clear();
 }
 
 /** Without the binding: lets a later copy apply an event whose application failed. */
