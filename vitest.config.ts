@@ -26,6 +26,7 @@ const ratelimits = {
   RL_UPSTREAM_READS_DEVELOPMENT: { namespace_id: "9006", simple: unreachable },
   RL_UPSTREAM_CALLER_PRODUCTION: { namespace_id: "9007", simple: unreachable },
   RL_UPSTREAM_CALLER_DEVELOPMENT: { namespace_id: "9008", simple: unreachable },
+  RL_PROXY: { namespace_id: "9009", simple: unreachable },
   RL_TEST_USER_WRITES: { namespace_id: "9101", simple: RATE_LIMITS.RL_USER_WRITES },
   RL_TEST_AUTH_FAILURES: { namespace_id: "9102", simple: RATE_LIMITS.RL_AUTH_FAILURES },
   RL_TEST_UPSTREAM_PRODUCTION: { namespace_id: "9103", simple: RATE_LIMITS.RL_UPSTREAM_PRODUCTION },
