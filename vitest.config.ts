@@ -6,6 +6,8 @@ import { emulatorBindings, gatewayBindings } from "./test/support/config.ts";
 import { findSecrets, LEAK_MARKER, leakFindings } from "./test/support/secret-scan.ts";
 
 const compatibilityDate = "2026-10-01";
+/** wrangler.toml's SESSION_CACHE id: Workers bound to the same id share one namespace. */
+const KV_NAMESPACE_ID = "00000000000000000000000000000000";
 
 /**
  * Rate limits in tests. The whole suite is one Clerk instance and one client IP, spread over
@@ -48,6 +50,18 @@ const ratelimits = {
   },
 };
 
+const GATEWAY_PROJECT = "gateway";
+/** The Worker the gateway project's tests run in (the plugin names it after the project): it hosts the SessionDirectory class. */
+const MAIN_WORKER = `vitest-plugin-runner-${GATEWAY_PROJECT}`;
+const otherLocation = {
+  modules: true,
+  scriptPath: "./test/directory/dist/location.js",
+  compatibilityDate,
+  kvNamespaces: { SESSION_CACHE: KV_NAMESPACE_ID },
+  ratelimits,
+  outboundService: "clerk-emulator",
+} as const;
+
 const secretScanReporter = {
   onUserConsoleLog(log: { content: string }) {
     const leaked = findSecrets(log.content);
@@ -72,7 +86,7 @@ const shared = {
 const gatewayProject = {
   test: {
     ...shared,
-    name: "gateway",
+    name: GATEWAY_PROJECT,
     globalSetup: ["./test/global-setup.ts"],
     include: ["test/**/*.test.ts"],
     exclude: ["**/node_modules/**", "test/**/*.proxy.test.ts"],
@@ -86,6 +100,11 @@ const gatewayProject = {
         // Every outbound fetch() of the gateway (and of the tests) lands on the emulator:
         // no test can reach the real network, whatever URL it builds.
         outboundService: "clerk-emulator",
+        // Two more gateways, each its own Worker and isolate ("another location"), built from the
+        // same source by global setup (test/directory/location.ts). Both share the KV namespace;
+        // GATEWAY_B also shares the SessionDirectory objects and its KV reads never see revocation
+        // markers (KV not propagated yet); GATEWAY_KV_ONLY has no SESSION_DIRECTORY binding.
+        serviceBindings: { GATEWAY_B: "gateway-b", GATEWAY_KV_ONLY: "gateway-kv-only" },
         workers: [
           {
             name: "clerk-emulator",
@@ -94,6 +113,15 @@ const gatewayProject = {
             compatibilityDate,
             bindings: { ...emulatorBindings },
           },
+          {
+            ...otherLocation,
+            name: "gateway-b",
+            bindings: { ...gatewayBindings, LOCATION_KV_NEVER_PROPAGATES: "true" },
+            durableObjects: {
+              SESSION_DIRECTORY: { className: "SessionDirectory", scriptName: MAIN_WORKER, useSQLite: true },
+            },
+          },
+          { ...otherLocation, name: "gateway-kv-only", bindings: { ...gatewayBindings } },
         ],
       },
     }),

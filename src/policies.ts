@@ -129,8 +129,14 @@ export async function endedLongLivedSession(c: Context<AppEnv>, claims: SessionC
   // A pending session has not ended: refused as pending, but not marked revoked.
   if (status !== "pending") {
     const sessions = c.get("sessions");
-    if (sessions) await sessions.recordEnded(claims.sub, claims.sid, status, "gateway");
-    else await markRevoked(c.env.SESSION_CACHE, claims.sid, status, "gateway");
+    const recorded = sessions
+      ? sessions.recordEnded(claims.sub, claims.sid, status, "gateway")
+      : markRevoked(c.env, claims.sub, claims.sid, status, "gateway");
+    // The token is refused either way; an object that could not record it (logged) learns of it
+    // from the next check of this kind, which every long-lived token of the session goes through.
+    await recorded.catch((error) => {
+      if (!(error instanceof ApiError && error.code === "directory_unavailable")) throw error;
+    });
   }
   return status;
 }

@@ -91,7 +91,7 @@ export async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal> {
 
     const result = await verifySessionToken(credential.value, { config, keys: keyDeps(c) });
     if (!result.ok) return refuse(c, result.reason);
-    if (await isRevoked(c.env.SESSION_CACHE, result.claims.sid)) return refuse(c, "revoked");
+    if (await isRevoked(c.env, result.claims.sub, result.claims.sid, c.var.metrics)) return refuse(c, "revoked");
     if (await endedLongLivedSession(c, result.claims)) return refuse(c, "session_ended");
 
     const principal: Principal = {
@@ -125,7 +125,7 @@ export async function authenticateRefresh(
     const result = await verifySessionToken(token, { config, ignoreExpiry: true, keys: keyDeps(c) });
     if (!result.ok) return await refuse(c, result.reason);
     if (result.claims.sid !== sessionId) return await refuse(c, "sid_mismatch");
-    if (await isRevoked(c.env.SESSION_CACHE, sessionId)) return await refuse(c, "revoked");
+    if (await isRevoked(c.env, result.claims.sub, sessionId, c.var.metrics)) return await refuse(c, "revoked");
     const principal: UserPrincipal = {
       kind: "user",
       userId: result.claims.sub,

@@ -8,6 +8,7 @@
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
 import { REVOCATION_TTL_SECONDS } from "../cache/kv-schema";
 import { isolateMap, jsonBytes, VERIFIED_TOKEN_MEMORY_MS } from "../cache/memory";
+import { countLookup } from "../cache/memory-stats";
 import { now } from "../clock";
 import type { GatewayConfig } from "../env";
 import { ApiError, misconfigured } from "../errors";
@@ -72,7 +73,7 @@ export async function verifySessionToken(token: string, options: VerifyOptions):
   if (token.length > MAX_TOKEN_LENGTH) return fail("too_large");
   if (!COMPACT_JWS.test(token)) return fail("malformed");
   // A token this isolate already verified under this configuration, not yet expired: same answer, no RSA.
-  const hit = options.ignoreExpiry ? undefined : verifiedTokens.get(token);
+  const hit = options.ignoreExpiry ? undefined : countLookup("tokens", verifiedTokens.get(token));
   const remembered = hit?.config === config ? hit.claims : undefined;
   if (remembered && remembered.exp + CLOCK_SKEW_SECONDS > now() / 1000) return { ok: true, claims: remembered };
 

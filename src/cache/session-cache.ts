@@ -4,6 +4,7 @@ import { ApiError, upstreamUnavailable } from "../errors";
 import { ActiveSessionsEntry, kvKeys, readEntry } from "./kv-schema";
 import { queuedValue, writeCoalesced } from "./kv-writer";
 import { fixedBytes, isolateMap, jsonBytes, SESSION_LIST_MEMORY_MS } from "./memory";
+import { countLookup } from "./memory-stats";
 import { isRevokedHere } from "./revocations";
 
 /**
@@ -136,7 +137,7 @@ export class SessionCache {
     const queued = queuedValue(key);
     if (queued !== undefined) return queued === null ? null : (JSON.parse(queued) as ActiveSessionsEntry);
     // Memory (L1) holds the parsed KV entry with its own fetched_at: freshness is judged as for KV.
-    const remembered = sessionListMemory.get(key);
+    const remembered = countLookup("lists", sessionListMemory.get(key));
     if (remembered) return remembered;
     const entry = await readEntry(this.#kv, key, ActiveSessionsEntry);
     if (entry) sessionListMemory.set(key, entry, Math.min(SESSION_LIST_MEMORY_MS, this.#options.freshSeconds * 1000));
