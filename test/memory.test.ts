@@ -7,6 +7,7 @@ import { settled } from "../src/cache/kv-writer";
 import { BoundedMap, REVOCATION_NEGATIVE_MEMORY_MS, registeredMap, SESSION_LIST_MEMORY_MS } from "../src/cache/memory";
 import { advanceClock, freezeClock, now } from "../src/clock";
 import type { Bindings } from "../src/env";
+import { directoryObject } from "./support/directory";
 import { clearCalls, emulatorCalls, freshToken, SEED, signIn, tokenWith } from "./support/emulator";
 import { useFreshWorld } from "./support/fresh-world";
 import { call, gatewayRequest, SERVICE_KEY } from "./support/gateway";
@@ -78,11 +79,7 @@ describe("revocation with memory layers", () => {
     const signedIn = await signIn("bob");
     expect((await call(ACTIVE, { token: signedIn.token })).status).toBe(200);
     // Another isolate or location revoked it: only the user's SessionDirectory object knows.
-    const directory = env.SESSION_DIRECTORY;
-    if (!directory) throw new Error("SESSION_DIRECTORY is bound in wrangler.toml");
-    await directory
-      .get(directory.idFromName(signedIn.user_id))
-      .recordRevoked(signedIn.session_id, "revoked", "webhook");
+    await directoryObject(signedIn.user_id).recordRevoked(signedIn.session_id, "revoked", "webhook");
     // "Not revoked" was learnt at the 200 above: it is believed for REVOCATION_NEGATIVE_MEMORY_MS, no longer.
     advanceClock(REVOCATION_NEGATIVE_MEMORY_MS);
     expect((await call(ACTIVE, { token: signedIn.token })).status).toBe(401);

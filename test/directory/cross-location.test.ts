@@ -7,6 +7,7 @@ import { isRevokedHere } from "../../src/cache/revocations";
 import { DIRECTORY_TIMEOUT_MS } from "../../src/directory/client";
 import type { SessionDirectory } from "../../src/directory/session-directory";
 import { expectRefusedEverywhere } from "../security/routes";
+import { directoryObject } from "../support/directory";
 import { freshToken, setSessionStatus, signIn, webhookDeliveries } from "../support/emulator";
 import { useFreshWorld } from "../support/fresh-world";
 import { type CallOptions, call, kvJson, SERVICE_KEY } from "../support/gateway";
@@ -28,15 +29,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 useFreshWorld();
 
-function directory() {
-  const namespace = env.SESSION_DIRECTORY;
-  if (!namespace) throw new Error("SESSION_DIRECTORY is bound in wrangler.toml");
-  return namespace;
-}
-
 /** The user's object's revocation rows, read from its SQLite storage. */
 function storedRevocations(userId: string) {
-  const stub = directory().get(directory().idFromName(userId));
+  const stub = directoryObject(userId);
   return runInDurableObject(stub, (_instance: SessionDirectory, state) =>
     state.storage.sql.exec("SELECT session_id, status, source FROM revoked ORDER BY session_id").toArray(),
   );

@@ -4,6 +4,7 @@ import { kvKeys } from "../../src/cache/kv-schema";
 import { REVOCATION_NEGATIVE_MEMORY_MS } from "../../src/cache/memory";
 import { isRevokedHere } from "../../src/cache/revocations";
 import { advanceClock } from "../../src/clock";
+import { directoryObject } from "../support/directory";
 import { freshToken, type SignedIn, setFault, setSessionStatus, signIn, webhookDeliveries } from "../support/emulator";
 import { useFreshWorld } from "../support/fresh-world";
 import { call, kvJson, SERVICE_KEY, serviceMintedToken } from "../support/gateway";
@@ -81,9 +82,7 @@ describe("the revocation reaches other isolates and locations", () => {
     const { device, token } = await acceptedDevice();
     expect(isRevokedHere(device.session_id)).toBe(false);
     // What another location's gateway records when it revokes (docs/directory.md); KV never sees it here.
-    const directory = env.SESSION_DIRECTORY;
-    if (!directory) throw new Error("SESSION_DIRECTORY is bound in wrangler.toml");
-    await directory.get(directory.idFromName(device.user_id)).recordRevoked(device.session_id, "revoked", "gateway");
+    await directoryObject(device.user_id).recordRevoked(device.session_id, "revoked", "gateway");
     // This isolate checked the session a moment ago and believes "not revoked" for at most
     // REVOCATION_NEGATIVE_MEMORY_MS: that is the bound a revocation made elsewhere adds here.
     advanceClock(REVOCATION_NEGATIVE_MEMORY_MS);
