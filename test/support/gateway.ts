@@ -3,6 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import type { ClerkErrorEnvelope } from "../../src/errors";
 import worker from "../../src/index";
 import { TEST_SERVICE_KEYS } from "./config";
+import { type WebhookDelivery, webhookDeliveries } from "./emulator";
 
 /** The gateway under test, reached in-process through its default export (no network). */
 export const GATEWAY_ORIGIN = "https://gateway.test";
@@ -80,4 +81,14 @@ export async function errorBody(response: Response): Promise<ClerkErrorEnvelope>
     }
   }
   return body;
+}
+
+/** Clerk's latest `type` webhook (the emulator's outbox), delivered to the gateway through `via` as Svix would. */
+export async function deliverLatestWebhook(
+  type: WebhookDelivery["type"],
+  via: (path: string, options: CallOptions) => Promise<Response> = call,
+): Promise<Response> {
+  const delivery = (await webhookDeliveries(type)).at(-1);
+  if (!delivery) throw new Error(`no ${type} delivery`);
+  return via("/webhooks/clerk", { method: "POST", headers: delivery.headers, body: delivery.body });
 }
