@@ -2,7 +2,6 @@ import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import { waitUntilOf } from "../background";
-import { isRevoked } from "../cache/revocations";
 import { ClerkClient } from "../clerk/client";
 import type { AppEnv } from "../env";
 import { forbidden, rateLimited, unauthenticated } from "../errors";
@@ -10,7 +9,7 @@ import { limitOrThrow, RATE_LIMITS } from "../rate-limit";
 import type { KeyLookupDeps } from "./jwks";
 import type { Principal, UserPrincipal } from "./principal";
 import { matchServiceKey } from "./service-keys";
-import { verifySessionToken } from "./session-token";
+import { checkSessionToken } from "./session-check";
 
 /**
  * Establishes who is calling, from `Authorization: Bearer …` or the `__session` cookie:
@@ -47,7 +46,7 @@ export const authenticate = (options: AuthOptions) =>
   });
 
 /** The credential in the request, or null. A malformed Authorization header is a failure, not an absence. */
-function readCredential(c: Context<AppEnv>): { value: string; via: "header" | "cookie" } | null | "malformed" {
+export function readCredential(c: Context): { value: string; via: "header" | "cookie" } | null | "malformed" {
   const header = c.req.header("Authorization");
   if (header !== undefined) {
     const match = BEARER.exec(header.trim());
@@ -75,9 +74,8 @@ export async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal> {
       return principal;
     }
 
-    const result = await verifySessionToken(credential.value, { config, keys: keyDeps(c) });
+    const result = await checkSessionToken(credential.value, { config, kv: c.env.SESSION_CACHE, keys: keyDeps(c) });
     if (!result.ok) return refuse(c, result.reason);
-    if (await isRevoked(c.env.SESSION_CACHE, result.claims.sid)) return refuse(c, "revoked");
 
     const principal: Principal = {
       kind: "user",
@@ -107,10 +105,14 @@ export async function authenticateRefresh(
   const config = c.var.config;
   const started = Date.now();
   try {
-    const result = await verifySessionToken(token, { config, ignoreExpiry: true, keys: keyDeps(c) });
+    const result = await checkSessionToken(token, {
+      config,
+      kv: c.env.SESSION_CACHE,
+      ignoreExpiry: true,
+      keys: keyDeps(c),
+    });
     if (!result.ok) return await refuse(c, result.reason);
     if (result.claims.sid !== sessionId) return await refuse(c, "sid_mismatch");
-    if (await isRevoked(c.env.SESSION_CACHE, sessionId)) return await refuse(c, "revoked");
     const principal: UserPrincipal = {
       kind: "user",
       userId: result.claims.sub,
