@@ -5,7 +5,7 @@ import { type GatewayOptions, gatewayEnv } from "./bindings";
 
 export type SessionGatewayOptions = GatewayOptions & {
   /**
-   * The gateway's OpenAPI document (`import openapi from "clerk-session-gateway/openapi.json"`),
+   * The gateway's OpenAPI document (`import openapi from "clerk-session-gateway/openapi"`),
    * served at `<prefix>/openapi.json` with the mount as its server, so its paths resolve
    * under the prefix. Without it that path answers 404, as the standalone Worker does without assets.
    */
