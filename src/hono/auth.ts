@@ -5,7 +5,7 @@ import { checkSessionToken } from "../auth/session-check";
 import { waitUntilOf } from "../background";
 import { ClerkClient } from "../clerk/client";
 import { loadConfig } from "../env";
-import { type ApiError, forbidden, rateLimited, unauthenticated } from "../errors";
+import { ApiError, forbidden, rateLimited, unauthenticated } from "../errors";
 import { log } from "../observability";
 import { limitOrThrow, RATE_LIMITS } from "../rate-limit";
 import { type GatewayOptions, gatewayEnv } from "./bindings";
@@ -158,7 +158,9 @@ async function refuse(c: Context, limiter: RateLimit | undefined, reason: string
       tooManyFailures,
       RATE_LIMITS.RL_AUTH_FAILURES.period,
     );
-  } catch {
+  } catch (error) {
+    // Only the limiter's own refusal means "too many"; a broken binding is the operator's error (500).
+    if (!(error instanceof ApiError)) throw error;
     recorded = "rate_limited";
   }
   log("info", {
