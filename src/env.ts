@@ -4,7 +4,7 @@ import type { RequestMetrics } from "./observability";
 
 /**
  * Everything the Worker is given by the platform. Names follow Clerk's own where Clerk
- * has one (DESIGN.md, "Configuration"); secrets are set with `wrangler secret put`.
+ * has one (docs/design.md, "Configuration"); secrets are set with `wrangler secret put`.
  */
 export interface Bindings {
   /** KV: active-session lists, revocation markers, JWKS, webhook ids (docs/kv-schema.md). */

@@ -1,7 +1,8 @@
 import { exports } from "cloudflare:workers";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { TEST_SERVICE_KEYS } from "./support/config";
-import { emulatorCalls, resetEmulator, SEED } from "./support/emulator";
+import { emulatorCalls, SEED } from "./support/emulator";
+import { freshWorld } from "./support/fresh-world";
 import { GATEWAY_ORIGIN } from "./support/gateway";
 
 /**
@@ -36,7 +37,7 @@ afterAll(() => {
 });
 
 beforeEach(async () => {
-  await resetEmulator();
+  await freshWorld();
   gatewayRequests.length = 0;
 });
 

@@ -1,7 +1,8 @@
 import { exports } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createGatewayClient, GatewayError } from "../client/index";
-import { resetEmulator, SEED, signIn } from "./support/emulator";
+import { SEED, signIn } from "./support/emulator";
+import { useFreshWorld } from "./support/fresh-world";
 import { GATEWAY_ORIGIN, SERVICE_KEY } from "./support/gateway";
 import { validateBapi, validateFapi } from "./support/openapi";
 
@@ -9,9 +10,7 @@ const alice = SEED.users.alice;
 const alicePhone = SEED.sessions.alicePhone;
 const inProcess = (request: Request) => exports.default.fetch(request);
 
-beforeEach(async () => {
-  await resetEmulator();
-});
+useFreshWorld();
 
 describe("the typed client drives all ten operations", { timeout: 20_000 }, () => {
   it("as a signed-in user: the /v1/me operations the Active devices page uses", async () => {

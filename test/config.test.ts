@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import type { Bindings } from "../src/env";
-import { emulatorCalls, freshToken, resetEmulator, SEED } from "./support/emulator";
+import { emulatorCalls, freshToken, SEED } from "./support/emulator";
+import { useFreshWorld } from "./support/fresh-world";
 import { errorBody, gatewayRequest, SERVICE_KEY } from "./support/gateway";
 
 /** Runs one request through a fresh app with some settings replaced. */
@@ -15,9 +16,7 @@ async function withSettings(
   return createApp().request(gatewayRequest(path, init), undefined, bindings);
 }
 
-beforeEach(async () => {
-  await resetEmulator();
-});
+useFreshWorld();
 
 describe("bad or missing configuration fails every request with a 500 naming the setting, never its value", () => {
   const cases: Array<[keyof Bindings, string | undefined]> = [

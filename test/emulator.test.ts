@@ -5,7 +5,7 @@
  */
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
 import { Webhook } from "standardwebhooks";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   EMULATOR_INSTANCE_ID,
   TEST_API_URL,
@@ -34,6 +34,7 @@ import {
   type WebhookDelivery,
   webhookDeliveries,
 } from "./support/emulator";
+import { useFreshWorld } from "./support/fresh-world";
 import {
   type ValidationResult,
   validateBapi,
@@ -114,9 +115,7 @@ const alice = SEED.users.alice;
 const bob = SEED.users.bob;
 const S = SEED.sessions;
 
-beforeEach(async () => {
-  await resetEmulator();
-});
+useFreshWorld();
 
 describe("seed", () => {
   it("has Clerk-shaped IDs and every session status", async () => {

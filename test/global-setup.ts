@@ -2,6 +2,7 @@ import { build } from "esbuild";
 import type { TestProject } from "vitest/node";
 import { buildWeb } from "../scripts/build-web.mjs";
 import { validateOpenApi } from "../scripts/validate-openapi.mjs";
+import { quietInjectedDrops } from "./support/quiet-faults";
 import { leakFindings } from "./support/secret-scan";
 
 export interface OpenApiValidation {
@@ -23,6 +24,7 @@ declare module "vitest" {
  */
 export default async function setup(project: TestProject) {
   leakFindings().length = 0;
+  const restoreOutput = [quietInjectedDrops(process.stdout), quietInjectedDrops(process.stderr)];
   await Promise.all([
     build({
       entryPoints: ["emulator/src/index.ts"],
@@ -42,6 +44,12 @@ export default async function setup(project: TestProject) {
   // Teardown: any secret in any log line or gateway response of the whole run fails the run,
   // even if the test that caused it passed (e.g. a log line written after its assertions).
   return () => {
+    const hidden = restoreOutput.reduce((sum, restore) => sum + restore(), 0);
+    if (hidden > 0) {
+      console.log(
+        `${hidden} workerd reports of the emulator's injected dropped connections were hidden (test/support/quiet-faults.ts).`,
+      );
+    }
     const findings = leakFindings();
     if (findings.length > 0) {
       // vitest reports a teardown error but would still exit 0: make the run fail.

@@ -1,6 +1,8 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { kvKeys } from "../src/cache/kv-schema";
 import { TEST_AUTHORIZED_PARTIES } from "./support/config";
-import { clerkSession, emulatorCalls, freshToken, resetEmulator, SEED, signIn } from "./support/emulator";
+import { clerkSession, emulatorCalls, freshToken, SEED, signIn } from "./support/emulator";
+import { useFreshWorld } from "./support/fresh-world";
 import { call, errorBody, kvJson, SERVICE_KEY } from "./support/gateway";
 import { validateFapi } from "./support/openapi";
 
@@ -9,9 +11,7 @@ const aliceDesktop = SEED.sessions.aliceDesktop;
 const alicePhone = SEED.sessions.alicePhone;
 const bobDesktop = SEED.sessions.bobDesktop;
 
-beforeEach(async () => {
-  await resetEmulator();
-});
+useFreshWorld();
 
 describe("GET /v1/me/sessions/active serves the caller's active sessions from KV", () => {
   it("answers a miss from Clerk, then hits without calling Clerk", async () => {
@@ -29,7 +29,7 @@ describe("GET /v1/me/sessions/active serves the caller's active sessions from KV
 
     const listCalls = (await emulatorCalls()).filter((c) => c.path === "/v1/sessions");
     expect(listCalls).toHaveLength(1);
-    expect(await kvJson(`sessions:v1:${alice.id}`)).toMatchObject({
+    expect(await kvJson(kvKeys.activeSessions(alice.id))).toMatchObject({
       sessions: expect.arrayContaining([expect.objectContaining({ id: aliceDesktop.id })]),
     });
 
@@ -117,8 +117,8 @@ describe("POST /v1/me/sessions/{id}/revoke: users revoke only their own sessions
     expect(ids).not.toContain(alicePhone.id);
     expect(ids).toContain(signedIn.session_id);
     expect(await emulatorCalls()).toHaveLength(before);
-    expect(await kvJson(`revoked:v1:${alicePhone.id}`)).toMatchObject({ status: "revoked", source: "gateway" });
-    const cached = await kvJson<{ sessions: Array<{ id: string }> }>(`sessions:v1:${alice.id}`);
+    expect(await kvJson(kvKeys.revoked(alicePhone.id))).toMatchObject({ status: "revoked", source: "gateway" });
+    const cached = await kvJson<{ sessions: Array<{ id: string }> }>(kvKeys.activeSessions(alice.id));
     expect(cached?.sessions.map((s) => s.id)).not.toContain(alicePhone.id);
 
     // The revoked device's token still verifies cryptographically; the gateway refuses it anyway.

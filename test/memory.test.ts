@@ -1,18 +1,17 @@
-import { reset } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { CLOCK_SKEW_SECONDS } from "../src/auth/session-token";
 import { kvKeys } from "../src/cache/kv-schema";
 import {
-  clearMemory,
   MemoryTtl,
   REVOCATION_NEGATIVE_MEMORY_MS,
   SESSION_LIST_MEMORY_MS,
   sessionListMemory,
 } from "../src/cache/memory";
 import type { Bindings } from "../src/env";
-import { clearCalls, emulatorCalls, freshToken, resetEmulator, SEED, signIn, tokenWith } from "./support/emulator";
+import { clearCalls, emulatorCalls, freshToken, SEED, signIn, tokenWith } from "./support/emulator";
+import { useFreshWorld } from "./support/fresh-world";
 import { call, gatewayRequest, SERVICE_KEY } from "./support/gateway";
 
 /**
@@ -24,11 +23,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ACTIVE = "/v1/me/sessions/active";
 const listCalls = async () => (await emulatorCalls()).filter((c) => c.path === "/v1/sessions").length;
 
-beforeEach(async () => {
-  await reset();
-  await resetEmulator();
-  clearMemory();
-});
+useFreshWorld();
 
 describe("MemoryTtl", () => {
   it("forgets entries after their time and evicts the oldest beyond its size", () => {

@@ -4,7 +4,8 @@ import { createApp } from "../src/app";
 import { buildOpenApiDocument, OPERATIONS } from "../src/openapi";
 import { PAGE_ROUTES } from "../src/routes/pages";
 import { TEST_PUBLISHABLE_KEY } from "./support/config";
-import { freshToken, resetEmulator, SEED } from "./support/emulator";
+import { freshToken, SEED } from "./support/emulator";
+import { freshWorld } from "./support/fresh-world";
 import { call, SERVICE_KEY } from "./support/gateway";
 
 type Json = Record<string, unknown>;
@@ -96,7 +97,7 @@ describe("the document and the routes agree", { timeout: 20_000 }, () => {
   });
 
   it("describes what the gateway actually answers", async () => {
-    await resetEmulator();
+    await freshWorld();
     const token = await freshToken(SEED.sessions.aliceDesktop.id);
     const cases: Array<[string, string, RequestInit & { token?: string; serviceKey?: string }]> = [
       ["get", "/v1/me/sessions/active", { token }],

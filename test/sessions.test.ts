@@ -1,15 +1,15 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { kvKeys } from "../src/cache/kv-schema";
 import { TEST_SERVICE_KEYS } from "./support/config";
-import { clerkSession, emulatorCalls, freshToken, resetEmulator, SEED, signIn } from "./support/emulator";
+import { clerkSession, emulatorCalls, freshToken, SEED, signIn } from "./support/emulator";
+import { useFreshWorld } from "./support/fresh-world";
 import { call, errorBody, kvJson, SERVICE_KEY } from "./support/gateway";
 import { validateBapi } from "./support/openapi";
 
 const { alice, bob } = SEED.users;
 const { aliceDesktop, alicePhone, bobDesktop } = SEED.sessions;
 
-beforeEach(async () => {
-  await resetEmulator();
-});
+useFreshWorld();
 
 const upstream = async () => (await emulatorCalls()).length;
 
@@ -72,7 +72,7 @@ describe("services get Clerk's Backend API semantics on /v1/sessions", () => {
     const revokedBody = await revoked.json();
     expect(validateBapi("Session", revokedBody).errors).toEqual([]);
     expect(revokedBody).toMatchObject({ id: session.id, status: "revoked" });
-    expect(await kvJson(`revoked:v1:${session.id}`)).toMatchObject({ status: "revoked" });
+    expect(await kvJson(kvKeys.revoked(session.id))).toMatchObject({ status: "revoked" });
   });
 
   it("passes Clerk's own 404 through in Clerk's envelope", async () => {

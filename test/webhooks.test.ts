@@ -1,12 +1,11 @@
-import { reset } from "cloudflare:test";
 import { Webhook } from "standardwebhooks";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { kvKeys } from "../src/cache/kv-schema";
 import { TEST_WEBHOOK_SECRET } from "./support/config";
 import {
   clearCalls,
   clearWebhookDeliveries,
   freshToken,
-  resetEmulator,
   SEED,
   setSessionStatus,
   signIn,
@@ -14,6 +13,7 @@ import {
   type WebhookDelivery,
   webhookDeliveries,
 } from "./support/emulator";
+import { useFreshWorld } from "./support/fresh-world";
 import { call, errorBody, kvJson } from "./support/gateway";
 
 /**
@@ -24,10 +24,7 @@ import { call, errorBody, kvJson } from "./support/gateway";
 
 const alice = SEED.users.alice;
 
-beforeEach(async () => {
-  await resetEmulator();
-  await reset();
-});
+useFreshWorld();
 
 function deliver(delivery: Pick<WebhookDelivery, "headers" | "body">, headers: Record<string, string> = {}) {
   return call("/webhooks/clerk", {
@@ -64,9 +61,9 @@ async function lastDelivery(type: WebhookDelivery["type"]): Promise<WebhookDeliv
  * refill from an earlier request may land in KV at any moment, coalesced up to a second.)
  */
 async function state(sessionId: string) {
-  const list = await kvJson<{ sessions: Array<{ id: string }> }>(`sessions:v1:${alice.id}`);
+  const list = await kvJson<{ sessions: Array<{ id: string }> }>(kvKeys.activeSessions(alice.id));
   return {
-    marker: await kvJson(`revoked:v1:${sessionId}`),
+    marker: await kvJson(kvKeys.revoked(sessionId)),
     listed: list?.sessions.some((s) => s.id === sessionId) ?? false,
   };
 }
@@ -85,8 +82,8 @@ describe("signed session.ended/removed/revoked events revoke at once", () => {
       const response = await deliver(delivery);
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ received: true, type: `session.${status}`, applied: true });
-      expect(await kvJson(`revoked:v1:${device.session_id}`)).toMatchObject({ status, source: "webhook" });
-      const list = await kvJson<{ sessions: Array<{ id: string }> }>(`sessions:v1:${alice.id}`);
+      expect(await kvJson(kvKeys.revoked(device.session_id))).toMatchObject({ status, source: "webhook" });
+      const list = await kvJson<{ sessions: Array<{ id: string }> }>(kvKeys.activeSessions(alice.id));
       expect(list?.sessions.map((s) => s.id)).not.toContain(device.session_id);
 
       const refused = await call("/v1/me/sessions/active", { token });
@@ -104,7 +101,7 @@ describe("signed session.created/pending events mark the user's list stale", () 
     const device = await signIn("alice");
     const response = await deliver(await lastDelivery("session.created"));
     expect(response.status).toBe(200);
-    expect(await kvJson(`sessions:v1:${alice.id}`)).toMatchObject({ stale: true });
+    expect(await kvJson(kvKeys.activeSessions(alice.id))).toMatchObject({ stale: true });
     const next = await call("/v1/me/sessions/active", { token });
     expect(next.headers.get("X-Cache")).toBe("MISS");
     expect(((await next.json()) as Array<{ id: string }>).map((s) => s.id)).toContain(device.session_id);
@@ -116,8 +113,8 @@ describe("signed session.created/pending events mark the user's list stale", () 
     expect((await call("/v1/me/sessions/active", { token })).status).toBe(200);
     await setSessionStatus(device.session_id, "pending");
     expect((await deliver(await lastDelivery("session.pending"))).status).toBe(200);
-    expect(await kvJson(`sessions:v1:${alice.id}`)).toMatchObject({ stale: true });
-    expect(await kvJson(`revoked:v1:${device.session_id}`)).toBeNull();
+    expect(await kvJson(kvKeys.activeSessions(alice.id))).toMatchObject({ stale: true });
+    expect(await kvJson(kvKeys.revoked(device.session_id))).toBeNull();
   });
 });
 
@@ -136,7 +133,7 @@ describe("a replayed delivery is refused with 409 and changes nothing", () => {
     expect((await errorBody(replay)).errors[0]?.code).toBe("webhook_replayed");
     expect(await state(SEED.sessions.aliceDesktop.id)).toEqual(before);
     expect((await call("/v1/me/sessions/active", { token })).headers.get("X-Cache")).toBe("HIT");
-    expect(await kvJson(`webhook:v1:${created.id}`)).toMatchObject({ type: "session.created" });
+    expect(await kvJson(kvKeys.webhook(created.id))).toMatchObject({ type: "session.created" });
   });
 });
 
@@ -148,7 +145,7 @@ describe("unverifiable deliveries are refused with 401 and change nothing", () =
     expect(response.status).toBe(401);
     expect((await errorBody(response)).errors[0]?.code).toBe("authentication_invalid");
     expect(await state(sessionId)).toEqual(before);
-    expect(await kvJson(`webhook:v1:${delivery.headers["svix-id"]}`)).toBeNull();
+    expect(await kvJson(kvKeys.webhook(delivery.headers["svix-id"]))).toBeNull();
     expect(await upstreamCalls()).toBe(0);
   }
 
@@ -183,7 +180,7 @@ describe("unverifiable deliveries are refused with 401 and change nothing", () =
     await expectRejected({ body: genuine.body, headers: unsigned as WebhookDelivery["headers"] }, device.session_id);
     // A rejected attempt does not burn the message id: the genuine delivery still applies.
     expect((await deliver(genuine)).status).toBe(200);
-    expect(await kvJson(`revoked:v1:${device.session_id}`)).toMatchObject({ source: "webhook" });
+    expect(await kvJson(kvKeys.revoked(device.session_id))).toMatchObject({ source: "webhook" });
   });
 
   it("accepts a header with several signatures when one of them matches (secret rotation)", async () => {

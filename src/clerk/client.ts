@@ -38,7 +38,7 @@ const MIN_ATTEMPT_MS = 25;
 const MAX_RETRY_AFTER_S = 86_400;
 const USER_AGENT = "clerk-session-gateway/0.1";
 /**
- * Clerk blocks a rate-limited instance for the `Retry-After` it sends (clerk-contract §5).
+ * Clerk blocks a rate-limited instance for the `Retry-After` it sends (docs/clerk-contract.md §5).
  * Until then this isolate does not call Clerk at all, so callers get the 429 (or a stale
  * list) at once and the block is not prolonged; a longer Retry-After is believed only up to this.
  */

@@ -1,7 +1,7 @@
 import type { Session } from "./schemas";
 
 /**
- * Frontend-API shapes built from Backend-API sessions (`clerk-openapi/fapi`):
+ * Frontend-API shapes built from Backend-API sessions (`spec/clerk-openapi/fapi`):
  * `Client.ActiveSession` for /v1/me/sessions/active, `Client.Session-2` for the rest.
  */
 type FapiSessionBase = {

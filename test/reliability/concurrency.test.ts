@@ -1,17 +1,10 @@
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { kvKeys } from "../../src/cache/kv-schema";
 import { queuedValue, settled, writeCoalesced } from "../../src/cache/kv-writer";
-import { clearMemory } from "../../src/cache/memory";
 import { SessionCache } from "../../src/cache/session-cache";
-import {
-  clerkSession,
-  clerkSessions,
-  emulatorCalls,
-  resetEmulator,
-  SEED,
-  type SignedIn,
-  signIn,
-} from "../support/emulator";
+import { clerkSession, clerkSessions, emulatorCalls, SEED, type SignedIn, signIn } from "../support/emulator";
+import { coldIsolate, useFreshWorld } from "../support/fresh-world";
 import { call, SERVICE_KEY } from "../support/gateway";
 
 type SeedUser = "alice" | "bob" | "carol" | "dave";
@@ -54,13 +47,7 @@ function shuffle<T>(items: T[], seed: number): T[] {
   return out;
 }
 
-beforeEach(async () => {
-  await settled();
-  await resetEmulator();
-  for (const user of USERS) await env.SESSION_CACHE.delete(`sessions:v1:${SEED.users[user].id}`);
-  // A cold isolate: nothing remembered in front of KV (src/cache/memory.ts).
-  clearMemory();
-});
+useFreshWorld();
 
 describe("single flight: concurrent misses for one user cost one upstream call per isolate", () => {
   it("200 concurrent first requests for one user cause exactly one upstream list call", async () => {
@@ -69,7 +56,7 @@ describe("single flight: concurrent misses for one user cost one upstream call p
     // Warm the JWKS so the only upstream calls left are list calls.
     expect((await call(`/v1/sessions/${reader.session_id}`, { token: reader.token })).status).toBe(200);
     await settled();
-    await env.SESSION_CACHE.delete(`sessions:v1:${carol}`);
+    await env.SESSION_CACHE.delete(kvKeys.activeSessions(carol));
     const before = await listCalls(carol);
 
     const responses = await Promise.all(
@@ -163,11 +150,11 @@ describe("revokes interleaved with reads: none is lost, and a revoked session ne
     }
     await settled();
     for (const target of targets) {
-      expect(await env.SESSION_CACHE.get(`revoked:v1:${target.session.session_id}`)).not.toBeNull();
+      expect(await env.SESSION_CACHE.get(kvKeys.revoked(target.session.session_id))).not.toBeNull();
     }
     // Other isolates and locations see KV, not this isolate's memory: the stored lists must be right too.
     for (const user of USERS) {
-      const stored = (await env.SESSION_CACHE.get(`sessions:v1:${SEED.users[user].id}`, "json")) as {
+      const stored = (await env.SESSION_CACHE.get(kvKeys.activeSessions(SEED.users[user].id), "json")) as {
         sessions: Array<{ id: string }>;
       } | null;
       const ids = (stored?.sessions ?? []).map((s) => s.id);
@@ -259,8 +246,11 @@ describe("KV writes for one key are coalesced to one per second, and visible in 
       ...sessions,
       ...(await clerkSessions(SEED.users.alice.id)).filter((s) => extra.some((e) => e.session_id === s.id)),
     ];
-    await env.SESSION_CACHE.put(`sessions:v1:${userId}`, JSON.stringify({ fetched_at: Date.now(), sessions: all }));
-    clearMemory();
+    await env.SESSION_CACHE.put(
+      kvKeys.activeSessions(userId),
+      JSON.stringify({ fetched_at: Date.now(), sessions: all }),
+    );
+    coldIsolate();
     const cache = new SessionCache(env.SESSION_CACHE, {
       freshSeconds: 30,
       staleSeconds: 3600,
@@ -268,7 +258,7 @@ describe("KV writes for one key are coalesced to one per second, and visible in 
     });
     await Promise.all(extra.map((e) => cache.removeSession(userId, e.session_id)));
     await settled();
-    const stored = (await env.SESSION_CACHE.get(`sessions:v1:${userId}`, "json")) as {
+    const stored = (await env.SESSION_CACHE.get(kvKeys.activeSessions(userId), "json")) as {
       sessions: Array<{ id: string }>;
     };
     expect(stored.sessions.map((s) => s.id).sort()).toEqual(sessions.map((s) => s.id).sort());

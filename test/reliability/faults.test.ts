@@ -1,8 +1,7 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { kvKeys } from "../../src/cache/kv-schema";
 import { settled } from "../../src/cache/kv-writer";
-import { clearMemory } from "../../src/cache/memory";
-import { clearUpstreamBlocks } from "../../src/clerk/client";
 import {
   clearFaults,
   clerkSession,
@@ -10,11 +9,11 @@ import {
   emulatorCalls,
   type FaultSpec,
   freshToken,
-  resetEmulator,
   SEED,
   setFault,
   signIn,
 } from "../support/emulator";
+import { freshWorld, useFreshWorld } from "../support/fresh-world";
 import { call, errorBody, SERVICE_KEY } from "../support/gateway";
 import { FAST_TIMEOUT_MS, gw, seedCachedList } from "./support";
 
@@ -71,20 +70,12 @@ const activeSessionsOf = async (userId: string) => (await clerkSessions(userId))
 beforeAll(async () => {
   // Loads the JWKS once through the Worker entry point (which has an ExecutionContext): the
   // app.request() calls below have none, and the JWKS store's first load needs waitUntil.
-  await resetEmulator();
+  await freshWorld();
   await call("/v1/me/sessions", { token: await freshToken(aliceDesktop.id) });
 });
 
-beforeEach(async () => {
-  // A 429 in one test blocks calls to Clerk for its Retry-After; each test starts unblocked.
-  clearUpstreamBlocks();
-  await settled();
-  await resetEmulator();
-  await env.SESSION_CACHE.delete(`sessions:v1:${alice.id}`);
-  await env.SESSION_CACHE.delete(`sessions:v1:${bob.id}`);
-  // A cold isolate: nothing remembered in front of KV (src/cache/memory.ts).
-  clearMemory();
-});
+// Each test also starts with Clerk unblocked: a 429 in one test blocks calls for its Retry-After.
+useFreshWorld();
 
 afterEach(async () => {
   await clearFaults();
@@ -281,16 +272,20 @@ const revokeRoute = (name: string, user: boolean): WriteRoute => {
     notDone: async () => {
       await settled();
       expect((await clerkSession(target)).status).toBe("active");
-      const cached = (await env.SESSION_CACHE.get(`sessions:v1:${alice.id}`, "json")) as { sessions: { id: string }[] };
+      const cached = (await env.SESSION_CACHE.get(kvKeys.activeSessions(alice.id), "json")) as {
+        sessions: { id: string }[];
+      };
       expect(cached.sessions.map((s) => s.id)).toContain(target);
-      expect(await env.SESSION_CACHE.get(`revoked:v1:${target}`)).toBeNull();
+      expect(await env.SESSION_CACHE.get(kvKeys.revoked(target))).toBeNull();
     },
     done: async () => {
       await settled();
       expect((await clerkSession(target)).status).toBe("revoked");
-      const cached = (await env.SESSION_CACHE.get(`sessions:v1:${alice.id}`, "json")) as { sessions: { id: string }[] };
+      const cached = (await env.SESSION_CACHE.get(kvKeys.activeSessions(alice.id), "json")) as {
+        sessions: { id: string }[];
+      };
       expect(cached.sessions.map((s) => s.id)).not.toContain(target);
-      expect(await env.SESSION_CACHE.get(`revoked:v1:${target}`)).not.toBeNull();
+      expect(await env.SESSION_CACHE.get(kvKeys.revoked(target))).not.toBeNull();
     },
   };
 };

@@ -1,37 +1,25 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
+import { kvKeys } from "../../src/cache/kv-schema";
 import { settled } from "../../src/cache/kv-writer";
 import type { Bindings } from "../../src/env";
 import { TEST_SECRET_KEY, TEST_SERVICE_KEYS, TEST_WEBHOOK_SECRET } from "../support/config";
-import { clearFaults, emulatorCalls, freshToken, resetEmulator, SEED, setFault, signIn } from "../support/emulator";
+import { clearFaults, emulatorCalls, freshToken, SEED, setFault, signIn } from "../support/emulator";
+import { captureConsole, useFreshWorld } from "../support/fresh-world";
 import { call, errorBody, gatewayRequest, SERVICE_KEY } from "../support/gateway";
 
 type Line = Record<string, unknown>;
-let spies: MockInstance[] = [];
+useFreshWorld();
+const logs = captureConsole();
 
 /** Every line the gateway printed during the test, raw: secrets are searched for in these. */
-const rawLines = () => spies.flatMap((spy) => spy.mock.calls.map((args) => args.map(String).join(" ")));
-const jsonLines = (): Line[] =>
-  rawLines().flatMap((raw) => {
-    try {
-      return [JSON.parse(raw) as Line];
-    } catch {
-      return [];
-    }
-  });
+const rawLines = () => logs.lines;
+const jsonLines = (): Line[] => logs.json();
 const requestLines = () => jsonLines().filter((l) => l.msg === "request");
 const auditLines = () => jsonLines().filter((l) => l.msg === "audit");
 
-beforeEach(async () => {
-  await settled();
-  await resetEmulator();
-  await env.SESSION_CACHE.delete(`sessions:v1:${SEED.users.alice.id}`);
-  spies = (["log", "warn", "error"] as const).map((level) => vi.spyOn(console, level));
-});
-
 afterEach(async () => {
-  for (const spy of spies) spy.mockRestore();
   await clearFaults();
 });
 
@@ -228,7 +216,7 @@ describe("Server-Timing separates verification, cache and upstream time", () => 
     const token = await freshToken(SEED.sessions.aliceDesktop.id);
     await call(`/v1/sessions/${SEED.sessions.aliceDesktop.id}`, { token }); // JWKS warm
     await settled();
-    await env.SESSION_CACHE.delete(`sessions:v1:${SEED.users.alice.id}`);
+    await env.SESSION_CACHE.delete(kvKeys.activeSessions(SEED.users.alice.id));
     await setFault({ method: "GET", path: "/v1/sessions", mode: "slow", delay_ms: 150 });
     const response = await call("/v1/me/sessions/active", { token });
     expect(response.headers.get("X-Cache")).toBe("MISS");

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { createApp } from "../../src/app";
+import { kvKeys } from "../../src/cache/kv-schema";
 import type { Bindings } from "../../src/env";
 import { type CallOptions, gatewayRequest } from "../support/gateway";
 
@@ -18,7 +19,7 @@ export function gw(path: string, options: CallOptions = {}): Promise<Response> {
 /** Puts an active-session list in KV as if the gateway had fetched it `ageSeconds` ago. */
 export async function seedCachedList(userId: string, sessions: unknown[], ageSeconds: number): Promise<void> {
   const entry = { fetched_at: Date.now() - ageSeconds * 1000, sessions };
-  await env.SESSION_CACHE.put(`sessions:v1:${userId}`, JSON.stringify(entry), { expirationTtl: 86_400 });
+  await env.SESSION_CACHE.put(kvKeys.activeSessions(userId), JSON.stringify(entry), { expirationTtl: 86_400 });
 }
 
 /** Waits until KV holds a value for `key` that passes `ready` (the gateway writes in the background). */

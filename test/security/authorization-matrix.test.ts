@@ -1,15 +1,14 @@
-import { reset } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   clearCalls,
   clerkSession,
   emulatorCalls,
-  resetEmulator,
   SEED,
   type SignedIn,
   signIn,
   upstreamCalls,
 } from "../support/emulator";
+import { freshWorld } from "../support/fresh-world";
 import { type CallOptions, call, errorBody, SERVICE_KEY } from "../support/gateway";
 
 /**
@@ -25,8 +24,7 @@ let target: SignedIn;
 let other: SignedIn;
 
 beforeEach(async () => {
-  await resetEmulator();
-  await reset();
+  await freshWorld();
   owner = await signIn("alice");
   target = await signIn("alice");
   other = await signIn("bob");

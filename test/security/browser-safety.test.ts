@@ -1,7 +1,7 @@
-import { reset } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { TEST_AUTHORIZED_PARTIES } from "../support/config";
-import { clearCalls, resetEmulator, SEED, type SignedIn, signIn, upstreamCalls } from "../support/emulator";
+import { clearCalls, SEED, type SignedIn, signIn, upstreamCalls } from "../support/emulator";
+import { freshWorld } from "../support/fresh-world";
 import { call, errorBody, SERVICE_KEY } from "../support/gateway";
 import { everyRoute } from "./routes";
 
@@ -15,8 +15,7 @@ const ALLOWED = TEST_AUTHORIZED_PARTIES[1];
 let alice: SignedIn;
 
 beforeEach(async () => {
-  await resetEmulator();
-  await reset();
+  await freshWorld();
   alice = await signIn("alice");
   await clearCalls();
 });

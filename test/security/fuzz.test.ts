@@ -1,10 +1,11 @@
-import { createExecutionContext, reset } from "cloudflare:test";
+import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SESSION_ID } from "../../src/ids";
 import worker from "../../src/index";
-import { clearCalls, emulatorCalls, resetEmulator, SEED, signClaims, signIn } from "../support/emulator";
+import { clearCalls, emulatorCalls, SEED, signClaims, signIn } from "../support/emulator";
+import { captureConsole, freshWorld } from "../support/fresh-world";
 import { call, GATEWAY_ORIGIN, gatewayRequest, SERVICE_KEY } from "../support/gateway";
 import { findSecrets } from "../support/secret-scan";
 
@@ -193,16 +194,15 @@ const sessionApiCalls = async () => (await emulatorCalls()).filter((c) => c.path
  */
 const logLeaks: string[] = [];
 let logLines = 0;
-beforeAll(() => {
-  for (const level of ["log", "info", "warn", "error"] as const) {
-    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
-      logLines++;
-      logLeaks.push(...findSecrets(args.map(String).join(" ")));
-    });
-  }
+captureConsole({
+  scope: "file",
+  print: false,
+  onLine: (line) => {
+    logLines++;
+    logLeaks.push(...findSecrets(line));
+  },
 });
 afterAll(() => {
-  vi.restoreAllMocks();
   expect(logLines).toBeGreaterThan(10_000);
   expect(logLeaks).toEqual([]);
 });
@@ -211,8 +211,7 @@ let forged: string[];
 let aliceToken: string;
 
 beforeAll(async () => {
-  await resetEmulator();
-  await reset();
+  await freshWorld();
   const alice = await signIn("alice");
   aliceToken = alice.token;
   const [h, p] = alice.token.split(".");

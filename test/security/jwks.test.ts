@@ -1,13 +1,13 @@
-import { reset } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { base64url, decodeJwt, decodeProtectedHeader } from "jose";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { JWKS_REFRESH_AFTER_MS, JwksKeyStore, UNKNOWN_KID_REFETCH_INTERVAL_MS } from "../../src/auth/jwks";
 import { ClerkClient } from "../../src/clerk/client";
 import { loadConfig } from "../../src/env";
 import { ApiError } from "../../src/errors";
 import { EMULATOR_INSTANCE_ID } from "../support/config";
-import { clearCalls, clearFaults, resetEmulator, setFault, signIn, upstreamCalls } from "../support/emulator";
+import { clearCalls, clearFaults, setFault, signIn, upstreamCalls } from "../support/emulator";
+import { useFreshWorld } from "../support/fresh-world";
 import { call, errorBody } from "../support/gateway";
 
 /**
@@ -59,10 +59,7 @@ async function expectStatus(promise: Promise<unknown>, status: number) {
   expect((error as ApiError).status).toBe(status);
 }
 
-beforeEach(async () => {
-  await resetEmulator();
-  await reset();
-});
+useFreshWorld();
 
 describe("a flood of tokens with random kids costs at most one JWKS fetch per interval", () => {
   it("through the gateway: 300 forged kids, concurrently, cost one fetch, and a real token still works", async () => {

@@ -1,17 +1,10 @@
-import { createExecutionContext, reset, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import {
-  clearCalls,
-  clerkSession,
-  resetEmulator,
-  type SignedIn,
-  signClaims,
-  signIn,
-  upstreamCalls,
-} from "../support/emulator";
+import { clearCalls, clerkSession, type SignedIn, signClaims, signIn, upstreamCalls } from "../support/emulator";
+import { freshWorld } from "../support/fresh-world";
 import { type CallOptions, errorBody, gatewayRequest } from "../support/gateway";
 
 /**
@@ -33,8 +26,7 @@ const withClaims = (claims: Record<string, unknown>) =>
   signClaims({ ...decodeJwt(device.token), ...claims }, decodeProtectedHeader(device.token));
 
 beforeEach(async () => {
-  await resetEmulator();
-  await reset();
+  await freshWorld();
   device = await signIn("alice");
   victim = await signIn("alice");
   await clearCalls();

@@ -1,10 +1,12 @@
-import { createExecutionContext, reset, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { kvKeys } from "../../src/cache/kv-schema";
 import worker from "../../src/index";
 import { RATE_LIMITS } from "../../src/rate-limit";
 import wranglerToml from "../../wrangler.toml?raw";
-import { clearCalls, freshToken, resetEmulator, SEED, signIn, upstreamCalls } from "../support/emulator";
+import { clearCalls, freshToken, SEED, signIn, upstreamCalls } from "../support/emulator";
+import { useFreshWorld } from "../support/fresh-world";
 import { type CallOptions, errorBody, gatewayRequest, kvJson, SERVICE_KEY } from "../support/gateway";
 
 /**
@@ -52,10 +54,7 @@ async function expect429(response: Response, retryAfter: number) {
   expect((await errorBody(response)).errors[0]?.code).toBe("rate_limit_exceeded");
 }
 
-beforeEach(async () => {
-  await resetEmulator();
-  await reset();
-});
+useFreshWorld();
 
 describe("wrangler.toml declares every limiter with the numbers the code assumes", () => {
   it("each [[ratelimits]] block matches RATE_LIMITS", () => {
@@ -120,7 +119,7 @@ describe("the upstream guard keeps the gateway under Clerk's Backend-API limit",
     const { limit, period } = RATE_LIMITS.RL_UPSTREAM_DEVELOPMENT;
     const token = await freshToken(SEED.sessions.aliceDesktop.id);
     expect((await send("/v1/me/sessions/active", { token })).headers.get("X-Cache")).toBe("MISS");
-    const cached = await kvJson<{ fetched_at: number }>(`sessions:v1:${SEED.users.alice.id}`);
+    const cached = await kvJson<{ fetched_at: number }>(kvKeys.activeSessions(SEED.users.alice.id));
     expect(cached).not.toBeNull();
     // Windows roll over every 10 s: retry the whole exhaust-then-read sequence if one did mid-way.
     for (let round = 0; round < 3; round++) {
@@ -134,7 +133,7 @@ describe("the upstream guard keeps the gateway under Clerk's Backend-API limit",
       expect(await upstreamCalls()).toBe(passed);
       // Age the cached list past freshness: the refill is refused by the guard and the list is served stale.
       await env.SESSION_CACHE.put(
-        `sessions:v1:${SEED.users.alice.id}`,
+        kvKeys.activeSessions(SEED.users.alice.id),
         JSON.stringify({ ...cached, fetched_at: Date.now() - 120_000 }),
         { expirationTtl: 3600 },
       );

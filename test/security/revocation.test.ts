@@ -1,13 +1,12 @@
-import { reset } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { kvKeys } from "../../src/cache/kv-schema";
 import { REVOCATION_NEGATIVE_MEMORY_MS } from "../../src/cache/memory";
 import { isRevokedHere } from "../../src/cache/revocations";
 import {
   clearCalls,
   freshToken,
-  resetEmulator,
   type SignedIn,
   setFault,
   setSessionStatus,
@@ -15,6 +14,7 @@ import {
   upstreamCalls,
   webhookDeliveries,
 } from "../support/emulator";
+import { useFreshWorld } from "../support/fresh-world";
 import { call, errorBody, kvJson, SERVICE_KEY } from "../support/gateway";
 import { everyRoute } from "./routes";
 
@@ -25,10 +25,7 @@ import { everyRoute } from "./routes";
  * locations). Each test revokes a session it signed in itself, so seeded sessions stay usable.
  */
 
-beforeEach(async () => {
-  await resetEmulator();
-  await reset();
-});
+useFreshWorld();
 
 /** The revoked session's own token on every route (and as refresh's expired_token): all 401, none reaches Clerk. */
 async function expectRefusedEverywhere(device: SignedIn, token: string) {
@@ -60,7 +57,7 @@ describe("a session revoked through the gateway is refused at once on every rout
 
     const revoke = await call(`/v1/me/sessions/${phone.session_id}/revoke`, { method: "POST", token: laptop.token });
     expect(revoke.status).toBe(200);
-    expect(await kvJson(`revoked:v1:${phone.session_id}`)).toMatchObject({ status: "revoked", source: "gateway" });
+    expect(await kvJson(kvKeys.revoked(phone.session_id))).toMatchObject({ status: "revoked", source: "gateway" });
     await expectRefusedEverywhere(phone, phoneToken);
   });
 
@@ -115,7 +112,7 @@ describe("the revocation reaches other isolates and locations through KV", () =>
     expect(isRevokedHere(device.session_id)).toBe(false);
     // What another location's gateway writes when it revokes (docs/kv-schema.md).
     await env.SESSION_CACHE.put(
-      `revoked:v1:${device.session_id}`,
+      kvKeys.revoked(device.session_id),
       JSON.stringify({ revoked_at: Date.now(), status: "revoked", source: "gateway" }),
       { expirationTtl: 3600 },
     );
@@ -131,7 +128,7 @@ describe("the revocation reaches other isolates and locations through KV", () =>
     const device = await signIn("alice");
     const token = await freshToken(device.session_id);
     await call(`/v1/sessions/${device.session_id}/revoke`, { method: "POST", serviceKey: SERVICE_KEY });
-    await env.SESSION_CACHE.delete(`revoked:v1:${device.session_id}`);
+    await env.SESSION_CACHE.delete(kvKeys.revoked(device.session_id));
     expect(isRevokedHere(device.session_id)).toBe(true);
     await expectRefusedEverywhere(device, token);
   });
@@ -140,7 +137,7 @@ describe("the revocation reaches other isolates and locations through KV", () =>
     const device = await signIn("alice");
     const token = await freshToken(device.session_id);
     expect((await call("/v1/me/sessions/active", { token })).status).toBe(200);
-    expect(await kvJson(`revoked:v1:${device.session_id}`)).toBeNull();
+    expect(await kvJson(kvKeys.revoked(device.session_id))).toBeNull();
   });
 });
 
@@ -151,7 +148,7 @@ describe("a failed revoke changes nothing", () => {
     await setFault({ method: "POST", path: "/v1/sessions/*/revoke", mode: "503", times: 1 });
     const revoke = await call(`/v1/sessions/${device.session_id}/revoke`, { method: "POST", serviceKey: SERVICE_KEY });
     expect(revoke.status).toBe(503);
-    expect(await kvJson(`revoked:v1:${device.session_id}`)).toBeNull();
+    expect(await kvJson(kvKeys.revoked(device.session_id))).toBeNull();
     expect(isRevokedHere(device.session_id)).toBe(false);
     expect((await call("/v1/me/sessions/active", { token })).status).toBe(200);
   });

@@ -1,9 +1,10 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { TEST_SECRET_KEY, TEST_SERVICE_KEYS, TEST_WEBHOOK_SECRET } from "../support/config";
-import { resetEmulator, SEED } from "../support/emulator";
+import { SEED } from "../support/emulator";
+import { captureConsole, useFreshWorld } from "../support/fresh-world";
 import { call, gatewayRequest, SERVICE_KEY } from "../support/gateway";
 import { findSecrets } from "../support/secret-scan";
 
@@ -15,19 +16,8 @@ import { findSecrets } from "../support/secret-scan";
  * their log lines directly.
  */
 
-let logs: string[] = [];
-beforeEach(async () => {
-  await resetEmulator();
-  logs = [];
-  for (const level of ["log", "info", "warn", "error", "debug"] as const) {
-    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
-      logs.push(args.map(String).join(" "));
-    });
-  }
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+useFreshWorld();
+const { lines: logs } = captureConsole({ print: false });
 
 async function text(response: Response) {
   const headers = [...response.headers].map(([k, v]) => `${k}: ${v}`).join("\n");

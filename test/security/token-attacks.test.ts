@@ -10,6 +10,7 @@ import {
   signIn,
   upstreamCalls,
 } from "../support/emulator";
+import { useFreshWorld } from "../support/fresh-world";
 import { call, errorBody, SERVICE_KEY } from "../support/gateway";
 
 /**
@@ -53,6 +54,7 @@ function compact(header: Record<string, unknown>, claims: Record<string, unknown
   return `${enc(header)}.${enc(claims)}.${signature}`;
 }
 
+useFreshWorld("file");
 beforeAll(async () => {
   alice = await signIn("alice");
   revoked = await signIn("alice");

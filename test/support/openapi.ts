@@ -16,9 +16,9 @@
  */
 import { dereference, encodePointer, type Schema, validate } from "@cfworker/json-schema";
 import { parse } from "yaml";
-import bapiText from "../../../shared/clerk-openapi/bapi/2026-05-12.yml?raw";
-import fapiText from "../../../shared/clerk-openapi/fapi/2026-05-12.yml?raw";
-import webhooksText from "../../../shared/clerk-openapi/webhooks/2025-04-15.yml?raw";
+import bapiText from "../../spec/clerk-openapi/bapi/2026-05-12.yml?raw";
+import fapiText from "../../spec/clerk-openapi/fapi/2026-05-12.yml?raw";
+import webhooksText from "../../spec/clerk-openapi/webhooks/2025-04-15.yml?raw";
 
 export type SpecName = "bapi" | "fapi" | "webhooks";
 

@@ -1,0 +1,64 @@
+/**
+ * Keeps workerd's reports of the emulator's injected dropped connections out of the test output.
+ *
+ * The fault modes `drop` and `hang` make the emulator's fetch handler throw `DropConnection`, so
+ * the gateway's fetch() rejects as it would on a reset connection (the strongest form of the
+ * fault: no status, no headers). workerd reports every such throw as an "uncaught exception"
+ * with a stack, about 140 lines over a full run, which buried any real error at the top of the
+ * output. A Worker has no quieter way to fail a fetch before the response: a body stream that
+ * errors is reported the same way, and would also hand the caller a status first.
+ *
+ * So the run filters exactly those reports, and nothing else: the vitest pool writes each workerd
+ * log record with one write to stdout (these come at level "log") or stderr, and a record is
+ * dropped only if its first line is an uncaught-exception report of the emulator's DropConnection
+ * and every further line is a stack frame. Anything else (a different error, a record mixing in
+ * other text) is written unchanged. The number hidden is printed once at the end of the run.
+ */
+
+const MARKER = "DropConnection: clerk-emulator: connection dropped (fault injection)";
+const FIRST_LINE = new RegExp(
+  "^(?:uncaught exception; )?(?:" +
+    // The JS view: `source = Uncaught (in promise); stack = [Error: ]DropConnection: …`
+    "source = Uncaught \\(in promise\\); stack = (?:Error: )?" +
+    "|" +
+    // The runtime's view: `exception = workerd/jsg/value.h:1511: failed: [remote.]jsg.Error: DropConnection: …`
+    "exception = workerd/jsg/[\\w.]+:\\d+: failed: (?:remote\\.)?jsg\\.Error: " +
+    `)${MARKER.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`,
+);
+/** A JS stack frame (`    at fn (file:///…:1:2)`) or workerd's native one (`stack: /…/workerd@36c6fb0 …`). */
+const STACK_LINE = /^(?: {4}at \S.*|stack:(?: \S+@[0-9a-f]+)+)$/;
+
+/** True when `text` (one stderr write) is nothing but a report of an injected dropped connection. */
+export function isInjectedDropReport(text: string): boolean {
+  const lines = text.replace(/\r?\n$/, "").split(/\r?\n/);
+  const [first, ...rest] = lines;
+  return first !== undefined && FIRST_LINE.test(first) && rest.every((line) => STACK_LINE.test(line));
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the signature of Node's Writable.write, with its overloads
+type Write = (chunk: any, ...rest: any[]) => boolean;
+
+/**
+ * Wraps `stream.write` so injected-drop reports are counted instead of written. Returns a function
+ * that restores the stream and returns how many were hidden.
+ */
+export function quietInjectedDrops(stream: { write: Write }): () => number {
+  const original = stream.write;
+  let hidden = 0;
+  const write: Write = (chunk, ...rest) => {
+    const text = typeof chunk === "string" ? chunk : chunk instanceof Uint8Array ? new TextDecoder().decode(chunk) : "";
+    if (text.includes(MARKER) && isInjectedDropReport(text)) {
+      hidden++;
+      // Honour a callback, as a real write would.
+      const callback = rest.find((arg) => typeof arg === "function") as (() => void) | undefined;
+      callback?.();
+      return true;
+    }
+    return original.call(stream, chunk, ...rest);
+  };
+  stream.write = write;
+  return () => {
+    if (stream.write === write) stream.write = original;
+    return hidden;
+  };
+}
