@@ -1,17 +1,9 @@
 import { env } from "cloudflare:workers";
 import { type Context, Hono, type MiddlewareHandler } from "hono";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import * as ours from "../../src/hono";
-import {
-  clearCalls,
-  expiredToken,
-  freshToken,
-  resetEmulator,
-  SEED,
-  signIn,
-  tokenWith,
-  upstreamCalls,
-} from "../support/emulator";
+import { clearCalls, expiredToken, freshToken, SEED, signIn, tokenWith, upstreamCalls } from "../support/emulator";
+import { useFreshWorld } from "../support/fresh-world";
 import { call, SERVICE_KEY } from "../support/gateway";
 
 /**
@@ -61,9 +53,7 @@ beforeAll(async () => {
   theirs = appWith({ clerkMiddleware: () => clerk.clerkMiddleware(), getAuth: (c) => clerk.getAuth(c) });
 });
 
-beforeEach(async () => {
-  await resetEmulator();
-});
+useFreshWorld();
 
 /**
  * One environment for both. Without CLERK_API_VERSION: `@clerk/backend` reads that name as its URL

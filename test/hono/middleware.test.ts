@@ -1,11 +1,12 @@
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { decodeJwt } from "jose";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { clerkMiddleware, getAuth, requireAuth } from "../../src/hono";
 import { RATE_LIMITS } from "../../src/rate-limit";
 import { TEST_PUBLISHABLE_KEY, TEST_SERVICE_KEYS } from "../support/config";
-import { clearCalls, expiredToken, resetEmulator, SEED, signIn, tokenWith, upstreamCalls } from "../support/emulator";
+import { clearCalls, expiredToken, SEED, signIn, tokenWith, upstreamCalls } from "../support/emulator";
+import { useFreshWorld } from "../support/fresh-world";
 
 /**
  * clerkMiddleware / getAuth / requireAuth on an app's own routes: signed-out auth (never a
@@ -42,9 +43,7 @@ const get = (target: Hono, path: string, headers: Record<string, string> = {}, b
   target.request(`https://app.example.test${path}`, { headers }, bindings);
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
-beforeEach(async () => {
-  await resetEmulator();
-});
+useFreshWorld();
 
 describe("a missing or bad credential is a signed-out auth, never a throw", () => {
   const cases: Array<[string, () => Promise<Record<string, string>>, string]> = [

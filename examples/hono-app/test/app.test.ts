@@ -1,13 +1,11 @@
-import { reset } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { kvKeys } from "../../../src/cache/kv-schema";
 import { TEST_AUTHORIZED_PARTIES } from "../../../test/support/config";
 import {
   clearCalls,
   expiredToken,
   freshToken,
-  resetEmulator,
   SEED,
   setSessionStatus,
   signIn,
@@ -16,6 +14,7 @@ import {
   type WebhookDelivery,
   webhookDeliveries,
 } from "../../../test/support/emulator";
+import { useFreshWorld } from "../../../test/support/fresh-world";
 
 /**
  * The example app Worker end to end: its own /api routes behind clerkMiddleware + requireAuth,
@@ -46,10 +45,7 @@ async function lastDelivery(type: WebhookDelivery["type"]): Promise<WebhookDeliv
   return last;
 }
 
-beforeEach(async () => {
-  await resetEmulator();
-  await reset();
-});
+useFreshWorld();
 
 describe("/api/* is for signed-in users only", () => {
   it("anonymous: 401 in Clerk's envelope, no call to Clerk", async () => {
