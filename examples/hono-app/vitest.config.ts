@@ -23,6 +23,8 @@ export default defineConfig({
   test: {
     name: "example",
     globalSetup: [here("./test/global-setup.ts")],
+    // Every response of the app (its routes and the mounted gateway) is scanned for the suite's secrets.
+    setupFiles: [here("../../test/support/secret-scan.setup.ts")],
     include: ["test/**/*.test.ts"],
     silent: "passed-only",
     testTimeout: 30_000,
