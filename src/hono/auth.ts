@@ -78,8 +78,14 @@ export const clerkMiddleware = (options: ClerkMiddlewareOptions = {}): Middlewar
     await next();
   };
 
+/**
+ * `@clerk/hono`'s second argument, for the token type this middleware serves: session tokens.
+ * (Machine tokens, API keys and OAuth tokens are not verified here.)
+ */
+export type GetAuthOptions = { acceptsToken?: "session_token" | "any" };
+
 /** The auth object `clerkMiddleware()` recorded for this request. */
-export function getAuth(c: Context): AuthObject {
+export function getAuth(c: Context, _options?: GetAuthOptions): AuthObject {
   const auth = authByContext.get(c);
   if (!auth) {
     throw new Error(

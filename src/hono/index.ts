@@ -10,6 +10,7 @@ export {
   type CheckAuthorizationParams,
   type ClerkMiddlewareOptions,
   clerkMiddleware,
+  type GetAuthOptions,
   getAuth,
   type RequireAuthOptions,
   requireAuth,
