@@ -1,4 +1,5 @@
 import { type Context, type ExecutionContext, Hono } from "hono";
+import { basePath } from "hono/route";
 import { createApp } from "../app";
 import { ApiError, internalError } from "../errors";
 import { type GatewayOptions, gatewayEnv } from "./bindings";
@@ -42,17 +43,10 @@ export function sessionGateway(options: SessionGatewayOptions = {}) {
   return mount;
 }
 
-/**
- * The part of the URL the host app routed on: the route this handler was registered under is
- * `<mount>/*` (parameters allowed), so the prefix is that many leading segments of the path.
- */
+/** The part of the URL the host app routed here on (`/t/acme/auth` for `app.route("/t/:tenant/auth", …)`). */
 function mountPrefix(c: Context): string {
-  const pattern = c.req.routePath;
-  if (!pattern.endsWith("/*")) return "";
-  const depth = pattern.slice(0, -2).split("/").filter(Boolean).length;
-  if (depth === 0) return "";
-  const segments = new URL(c.req.url).pathname.split("/").slice(1, depth + 1);
-  return `/${segments.join("/")}`;
+  const prefix = basePath(c);
+  return prefix === "/" ? "" : prefix.replace(/\/+$/, "");
 }
 
 /** `app.request()` in unit tests has no execution context; the gateway then runs background work inline. */
