@@ -1,6 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { RATE_LIMITS } from "./src/rate-limit.ts";
+import { proxyProject } from "./test/proxy/project.ts";
 import { emulatorBindings, gatewayBindings } from "./test/support/config.ts";
 import { findSecrets, LEAK_MARKER, leakFindings } from "./test/support/secret-scan.ts";
 
@@ -36,21 +37,23 @@ const secretScanReporter = {
   },
 };
 
-export default defineConfig({
+/** What every project shares; each project adds its own Worker config and global setup. */
+const shared = {
+  setupFiles: ["./test/support/secret-scan.setup.ts"],
+  // Ceilings against hangs, not timings: the first test of a file parses Clerk's OpenAPI
+  // spec and the emulator generates its RSA key, which takes seconds on a busy 2-core machine.
+  testTimeout: 30_000,
+  hookTimeout: 60_000,
+} as const;
+
+/** The gateway as wrangler.toml configures it (everything but the proxy-mode files). */
+const gatewayProject = {
   test: {
+    ...shared,
+    name: "gateway",
     globalSetup: ["./test/global-setup.ts"],
-    setupFiles: ["./test/support/secret-scan.setup.ts"],
     include: ["test/**/*.test.ts"],
-    // Every request logs a JSON line; show console output only for tests that fail.
-    silent: "passed-only",
-    // Ceilings against hangs, not timings: the first test of a file parses Clerk's OpenAPI
-    // spec and the emulator generates its RSA key, which takes seconds on a busy 2-core machine.
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
-    // Every console line of the whole run (gateway, emulator and tests) is scanned for the suite's
-    // secrets by a reporter (onConsoleLog is skipped for passing tests under "passed-only"); a
-    // finding (a name, never the value) is recorded and fails the run in global teardown.
-    reporters: ["default", secretScanReporter],
+    exclude: ["**/node_modules/**", "test/**/*.proxy.test.ts"],
   },
   plugins: [
     cloudflareTest({
@@ -73,4 +76,16 @@ export default defineConfig({
       },
     }),
   ],
+};
+
+export default defineConfig({
+  test: {
+    // Every console line of the whole run (gateway, emulator and tests) is scanned for the suite's
+    // secrets by a reporter (onConsoleLog is skipped for passing tests under "passed-only"); a
+    // finding (a name, never the value) is recorded and fails the run in global teardown.
+    reporters: ["default", secretScanReporter],
+    // Every request logs a JSON line; show console output only for tests that fail.
+    silent: "passed-only",
+    projects: [gatewayProject, proxyProject({ shared, ratelimits, compatibilityDate })],
+  },
 });

@@ -12,8 +12,10 @@ import { type AppEnv, type Bindings, type GatewayConfig, loadConfig } from "./en
 import { ApiError, internalError, invalidParam, notFound, payloadTooLarge, rateLimited } from "./errors";
 import { log, observe } from "./observability";
 import { limitOrThrow, RATE_LIMITS } from "./rate-limit";
+import { JWKS_CACHE_CONTROL, jwks } from "./routes/jwks";
 import { me } from "./routes/me";
 import { pages } from "./routes/pages";
+import { passthrough } from "./routes/passthrough";
 import { sessions } from "./routes/sessions";
 import { webhooks } from "./routes/webhooks";
 import { SessionService } from "./session-service";
@@ -25,6 +27,7 @@ export const MAX_WEBHOOK_BODY_BYTES = 256 * 1024;
 declare module "hono" {
   interface ContextVariableMap {
     sessions: SessionService;
+    clerk: ClerkClient;
   }
 }
 
@@ -50,6 +53,7 @@ const wireServices = () =>
       staleSeconds: config.sessionCacheStaleSeconds,
       waitUntil,
     });
+    c.set("clerk", clerk);
     c.set(
       "sessions",
       new SessionService({ clerk, cache, kv: c.env.SESSION_CACHE, onCacheTime: (ms) => (c.var.metrics.cacheMs += ms) }),
@@ -73,10 +77,14 @@ function guardUpstream(env: Bindings, config: GatewayConfig): Promise<void> {
   );
 }
 
-/** Authenticated (and error) responses must never be stored by a browser or a shared cache. */
+/**
+ * Authenticated (and error) responses must never be stored by a browser or a shared cache.
+ * A successful response that declared itself public (the JWKS) keeps its own policy.
+ */
 const noStore = () =>
   createMiddleware<AppEnv>(async (c, next) => {
     await next();
+    if (c.res.ok && c.res.headers.get("Cache-Control") === JWKS_CACHE_CONTROL) return;
     c.res.headers.set("Cache-Control", "private, no-store");
   });
 
@@ -122,8 +130,11 @@ export function createApp() {
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.route("/v1/me", me);
   app.route("/v1/sessions", sessions);
+  app.route("/v1/jwks", jwks);
   app.route("/webhooks", webhooks);
   app.route("/", pages);
+  // Last among /v1: every other Backend-API path is forwarded (BAPI_PASSTHROUGH) or a 404 naming the setting.
+  app.route("/v1", passthrough);
 
   app.notFound(() => {
     throw notFound("The requested resource was not found");

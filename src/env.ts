@@ -1,6 +1,7 @@
 import type { Principal } from "./auth/principal";
 import { misconfigured } from "./errors";
 import type { RequestMetrics } from "./observability";
+import { parsePrefix } from "./proxy/paths";
 
 /**
  * Everything the Worker is given by the platform. Names follow Clerk's own where Clerk
@@ -50,6 +51,22 @@ export interface Bindings {
   SESSION_CACHE_STALE_SECONDS?: string;
   /** var: milliseconds each call to Clerk may take before the gateway gives up on it. Default 5000. */
   UPSTREAM_TIMEOUT_MS?: string;
+  /** var: proxy mode; every request the gateway does not serve itself is forwarded here after authentication. */
+  ORIGIN_URL?: string;
+  /** var: comma-separated path prefixes forwarded to ORIGIN_URL without authentication (matched segment by segment). */
+  PUBLIC_PATHS?: string;
+  /** var: a path prefix for the gateway's own routes (e.g. `/clerk`), so the origin can own `/v1/…`. */
+  GATEWAY_BASE_PATH?: string;
+  /** secret: sent to the origin as `X-Gateway-Secret`, so it can tell a request came through the gateway. */
+  ORIGIN_SHARED_SECRET?: string;
+  /** var: milliseconds the origin may take to send its response headers. Default 30000. */
+  ORIGIN_TIMEOUT_MS?: string;
+  /** var: "false" removes the caller's Clerk credential (`Authorization`, `__session` cookies) before forwarding. Default true. */
+  ORIGIN_FORWARD_CREDENTIALS?: string;
+  /** var: comma-separated Backend-API resources (`users`, `organizations`, …) forwarded to Clerk for services. */
+  BAPI_PASSTHROUGH?: string;
+  /** Optional Rate Limiting binding: requests forwarded to the origin, per user (per IP on public paths). */
+  RL_PROXY?: RateLimit;
   /** var: "true" accepts tokens of sessions with pending tasks (`sts: "pending"`). Default false. */
   ALLOW_PENDING_SESSIONS?: string;
   /** var: a user revoking a session must have verified a first factor within this many minutes. Default 60; 0 turns the check off. */
@@ -88,6 +105,23 @@ export interface GatewayConfig {
   allowPendingSessions: boolean;
   revokeMaxFactorAgeMinutes: number;
   upstreamTimeoutMs: number;
+  /** Proxy mode (ORIGIN_URL set), else undefined. */
+  proxy: ProxyConfig | undefined;
+  /** GATEWAY_BASE_PATH as segments (`/clerk` → ["clerk"]), else undefined: the gateway's routes at the root. */
+  basePath: readonly string[] | undefined;
+  /** BAPI_PASSTHROUGH: Backend-API resources forwarded to Clerk for services. */
+  bapiPassthrough: ReadonlySet<string>;
+}
+
+export interface ProxyConfig {
+  /** ORIGIN_URL without a trailing slash (it may carry a path prefix). */
+  originUrl: string;
+  /** PUBLIC_PATHS, each as segments. */
+  publicPaths: readonly (readonly string[])[];
+  sharedSecret: string | undefined;
+  timeoutMs: number;
+  /** Whether the caller's `Authorization` header and `__session` cookies reach the origin. */
+  forwardCredentials: boolean;
 }
 
 export const DEFAULT_API_URL = "https://api.clerk.com";
@@ -95,6 +129,13 @@ export const DEFAULT_API_VERSION = "2026-05-12";
 const TEMPLATE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** A service key shorter than this is too easy to guess to guard a secret-key proxy. */
 const MIN_SERVICE_KEY_LENGTH = 20;
+
+/** A shared secret shorter than this is too easy to guess to be worth checking at the origin. */
+const MIN_ORIGIN_SECRET_LENGTH = 20;
+/** Backend-API resource names as Clerk spells them (`users`, `organization_memberships`, …). */
+const BAPI_RESOURCE = /^[a-z][a-z_]{1,63}$/;
+/** Served by the gateway itself: never forwarded as-is. */
+const OWN_RESOURCES = new Set(["sessions", "me", "jwks"]);
 
 /** Parsed once per isolate per env object: config parsing stays off the hot path. */
 const parsed = new WeakMap<object, GatewayConfig>();
@@ -238,5 +279,75 @@ export function parseConfig(env: Bindings): GatewayConfig {
     allowPendingSessions: boolSetting(env, "ALLOW_PENDING_SESSIONS", false),
     revokeMaxFactorAgeMinutes: intSetting(env, "REVOKE_MAX_FACTOR_AGE_MINUTES", 60, 0, 525_600),
     upstreamTimeoutMs: intSetting(env, "UPSTREAM_TIMEOUT_MS", 5_000, 50, 60_000),
+    proxy: parseProxy(env),
+    basePath: parseBasePath(env),
+    bapiPassthrough: parsePassthrough(env),
   };
+}
+
+function parseProxy(env: Bindings): ProxyConfig | undefined {
+  const raw = env.ORIGIN_URL?.trim();
+  const secret = env.ORIGIN_SHARED_SECRET?.trim() || undefined;
+  if (!raw) {
+    // Settings that only mean something with an origin are a mistake without one.
+    if (list(env.PUBLIC_PATHS).length > 0) throw misconfigured("PUBLIC_PATHS", "needs ORIGIN_URL");
+    if (secret) throw misconfigured("ORIGIN_SHARED_SECRET", "needs ORIGIN_URL");
+    return undefined;
+  }
+  let originUrl: string;
+  try {
+    const url = new URL(raw);
+    if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error("scheme");
+    if (url.search || url.hash || url.username || url.password) throw new Error("extra");
+    originUrl = `${url.origin}${url.pathname}`.replace(/\/+$/, "");
+  } catch {
+    throw misconfigured("ORIGIN_URL", "must be an http(s) URL without query, fragment or credentials");
+  }
+  const publicPaths = list(env.PUBLIC_PATHS).map((entry) => {
+    const segments = parsePrefix(entry);
+    if (!segments) {
+      throw misconfigured(
+        "PUBLIC_PATHS",
+        "must be comma-separated paths like /public,/assets (not /; letters, digits and . _ ~ - only)",
+      );
+    }
+    return segments;
+  });
+  if (secret && (secret.length < MIN_ORIGIN_SECRET_LENGTH || /\s/.test(secret))) {
+    throw misconfigured(
+      "ORIGIN_SHARED_SECRET",
+      `must be at least ${MIN_ORIGIN_SECRET_LENGTH} characters without spaces`,
+    );
+  }
+  return {
+    originUrl,
+    publicPaths,
+    sharedSecret: secret,
+    timeoutMs: intSetting(env, "ORIGIN_TIMEOUT_MS", 30_000, 100, 300_000),
+    forwardCredentials: boolSetting(env, "ORIGIN_FORWARD_CREDENTIALS", true),
+  };
+}
+
+function parseBasePath(env: Bindings): readonly string[] | undefined {
+  const raw = env.GATEWAY_BASE_PATH?.trim();
+  if (!raw || raw === "/") return undefined;
+  const segments = parsePrefix(raw);
+  if (!segments) throw misconfigured("GATEWAY_BASE_PATH", "must be a path like /clerk (letters, digits and . _ ~ -)");
+  return segments;
+}
+
+function parsePassthrough(env: Bindings): ReadonlySet<string> {
+  const names = list(env.BAPI_PASSTHROUGH);
+  for (const name of names) {
+    if (!BAPI_RESOURCE.test(name)) {
+      throw misconfigured(
+        "BAPI_PASSTHROUGH",
+        "must be comma-separated Backend-API resource names like users,organizations",
+      );
+    }
+    if (OWN_RESOURCES.has(name)) {
+      throw misconfigured("BAPI_PASSTHROUGH", `must not name ${name}, which the gateway serves itself`);
+    }
+  }
+  return new Set(names);
 }

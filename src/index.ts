@@ -1,11 +1,13 @@
 import { Hono } from "hono";
 import { sessionGateway } from "./hono";
+import { withOrigin } from "./proxy/dispatch";
 
 /**
- * The standalone Worker: the gateway mounted at the root of an otherwise empty Hono app,
- * exactly as an app Worker mounts it under its own prefix (README, "Use it in your own Worker").
+ * The standalone Worker: the gateway mounted at the root of an otherwise empty Hono app, exactly
+ * as an app Worker mounts it under its own prefix (README, "Use it in your own Worker"), behind
+ * the front door that sends everything else to ORIGIN_URL in proxy mode (a no-op without it).
  */
 const worker = new Hono();
 worker.route("/", sessionGateway());
 
-export default worker;
+export default withOrigin(worker);

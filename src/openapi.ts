@@ -10,7 +10,7 @@ import {
   templateParams,
   tokenBody,
 } from "./api-schemas";
-import { ClerkErrors, Cookies, SESSION_STATUSES, Session, SessionActivity, Token } from "./clerk/schemas";
+import { ClerkErrors, Cookies, Jwks, SESSION_STATUSES, Session, SessionActivity, Token } from "./clerk/schemas";
 
 /**
  * The gateway's OpenAPI 3.1 document, built from the very zod schemas the routes validate
@@ -303,6 +303,18 @@ export const OPERATIONS: readonly Operation[] = [
     body: tokenBody,
     response: { description: "The token", schema: ref("Token") },
     errors: WRITE_ERRORS,
+  },
+  {
+    method: "get",
+    path: "/v1/jwks",
+    operationId: "getJwks",
+    tag: "Backend API",
+    summary: "Clerk's signing keys (JWKS), from the gateway's key cache",
+    description:
+      "What `@clerk/backend`'s `verifyToken` and `authenticateRequest` fetch from `{apiUrl}/v1/jwks`. Public (any credential sent is ignored), `Cache-Control: public, max-age=300`. RSA public members only.",
+    callers: ["none"],
+    response: { description: "The key set", schema: schemaOf(Jwks) },
+    errors: [500, 502, 503, 504],
   },
   {
     method: "post",

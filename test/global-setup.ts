@@ -47,7 +47,7 @@ export default async function setup(project: TestProject) {
     const hidden = restoreOutput.reduce((sum, restore) => sum + restore(), 0);
     if (hidden > 0) {
       console.log(
-        `${hidden} workerd reports of the emulator's injected dropped connections were hidden (test/support/quiet-faults.ts).`,
+        `${hidden} workerd reports of injected dropped connections (emulator, proxy tests' origin) were hidden (test/support/quiet-faults.ts).`,
       );
     }
     const findings = leakFindings();

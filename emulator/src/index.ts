@@ -16,6 +16,7 @@ import { randomHex } from "./ids";
 import { admin } from "./routes/admin";
 import { bapi } from "./routes/bapi";
 import { dev } from "./routes/dev";
+import { origin } from "./routes/origin";
 import { getStore } from "./state";
 import { jwks } from "./tokens";
 
@@ -28,6 +29,7 @@ const app = new Hono();
 app.route("/v1", bapi);
 app.route("/__dev", dev);
 app.route("/__emulator", admin);
+app.route("/__origin", origin);
 
 // Frontend API's public JWKS, for verifiers that go by `iss` (in tests every host reaches here).
 app.get("/.well-known/jwks.json", async (c) => c.json(await jwks(contextOf(c.req.raw).config)));

@@ -23,6 +23,8 @@ export type KeyLookupDeps = {
 export class JwksKeyStore {
   readonly #apiUrl: string;
   #keys = new Map<string, CryptoKey>();
+  /** The JWKs the keys were imported from, for `GET /v1/jwks` (public members only). */
+  #jwks: Jwks["keys"] = [];
   #fetchedAt = 0;
   #kvChecked: Promise<void> | undefined;
   #lastRemoteFetch = Number.NEGATIVE_INFINITY;
@@ -69,6 +71,34 @@ export class JwksKeyStore {
     return fetched;
   }
 
+  /**
+   * The key set this isolate verifies with, for re-publishing at `GET /v1/jwks`: memory,
+   * then KV, then Clerk under the same once-per-interval bound as an unknown `kid`, so an
+   * anonymous caller can make this isolate call Clerk at most once per interval. Stale keys
+   * are served while a refresh runs in the background.
+   */
+  async publicJwks(deps: KeyLookupDeps): Promise<{ keys: Jwks["keys"]; fetchedAt: number }> {
+    if (this.#jwks.length === 0) {
+      this.#kvChecked ??= this.#loadFromKv(deps.kv);
+      await this.#kvChecked;
+    }
+    if (this.#jwks.length > 0) {
+      if (this.#now() - this.#fetchedAt > JWKS_REFRESH_AFTER_MS && this.#mayFetch()) {
+        deps.waitUntil(this.#fetchRemote(deps).catch(() => undefined));
+      }
+      return { keys: this.#jwks, fetchedAt: this.#fetchedAt };
+    }
+    if (!this.#remote && !this.#mayFetch()) {
+      throw upstreamUnavailable(
+        503,
+        "Clerk's signing keys could not be loaded; retry later",
+        Math.ceil((UNKNOWN_KID_REFETCH_INTERVAL_MS - (this.#now() - this.#lastRemoteFetch)) / 1000),
+      );
+    }
+    await this.#fetchRemote(deps);
+    return { keys: this.#jwks, fetchedAt: this.#fetchedAt };
+  }
+
   #mayFetch(): boolean {
     return this.#now() - this.#lastRemoteFetch >= UNKNOWN_KID_REFETCH_INTERVAL_MS;
   }
@@ -95,16 +125,21 @@ export class JwksKeyStore {
 
   async #install(jwks: Jwks, fetchedAt: number): Promise<void> {
     const keys = new Map<string, CryptoKey>();
+    const published: Jwks["keys"] = [];
     for (const jwk of jwks.keys) {
       if (jwk.kty !== "RSA" || !jwk.kid || (jwk.alg && jwk.alg !== "RS256") || (jwk.use && jwk.use !== "sig")) continue;
       try {
         keys.set(jwk.kid, (await importJWK({ ...jwk, alg: "RS256" }, "RS256")) as CryptoKey);
       } catch {
         // A key the runtime cannot import is one no token can be verified with: skip it.
+        continue;
       }
+      // Only an RSA public key's members: whatever else a key set carried is never re-published.
+      if (jwk.n && jwk.e) published.push({ kty: "RSA", kid: jwk.kid, use: "sig", alg: "RS256", n: jwk.n, e: jwk.e });
     }
     if (keys.size === 0) throw upstreamUnavailable(502, "Clerk's JWKS holds no usable RS256 key");
     this.#keys = keys;
+    this.#jwks = published;
     this.#fetchedAt = fetchedAt;
   }
 }

@@ -59,6 +59,18 @@ type ListQuery = {
   offset?: number | undefined;
 };
 
+export type ForwardRequest = {
+  method: string;
+  /** Starts with `/`, after `/v1`; built from validated segments only. */
+  path: string;
+  /** `""` or `?…`, as the caller sent it. */
+  search: string;
+  body: ArrayBuffer | undefined;
+  contentType: string | undefined;
+  /** The caller's `Clerk-API-Version` (its SDK expects the shapes of the version it asked for). */
+  apiVersion: string | undefined;
+};
+
 type RequestSpec<T> = {
   method: "GET" | "POST";
   path: string;
@@ -158,6 +170,73 @@ export class ClerkClient {
 
   getJwks(): Promise<Jwks> {
     return this.#request({ method: "GET", path: "/jwks", schema: Jwks, idempotent: true });
+  }
+
+  /**
+   * BAPI_PASSTHROUGH: one Backend-API request forwarded as the service made it (method,
+   * validated path, query, body), with the secret key, through the same block and guard as
+   * every other call. Clerk's answer comes back as it is (status, body, Retry-After), except
+   * what only concerns the gateway: Clerk refusing the secret key becomes a 502 that shows
+   * nothing of it. Never retried: the request may be a write.
+   */
+  async forward(request: ForwardRequest): Promise<Response> {
+    const url = new URL(`${this.#config.apiUrl}/v1${request.path}${request.search}`);
+    const blockedMs = (blockedUntil.get(url.origin) ?? 0) - Date.now();
+    if (blockedMs > 0) throw rateLimited(blockedMs / 1000, "Clerk is rate limiting the gateway; retry later");
+    await this.#beforeCall?.();
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${this.#config.secretKey}`,
+      "Clerk-API-Version": request.apiVersion ?? this.#config.apiVersion,
+      "User-Agent": USER_AGENT,
+      Accept: "application/json",
+    };
+    if (request.contentType) headers["Content-Type"] = request.contentType;
+    const started = Date.now();
+    this.stats.calls++;
+    let response: Response;
+    let body: ArrayBuffer;
+    try {
+      response = await this.#fetch(url, {
+        method: request.method,
+        headers,
+        body: request.body,
+        redirect: "manual",
+        signal: AbortSignal.timeout(this.#config.upstreamTimeoutMs),
+      });
+      body = await response.arrayBuffer();
+    } catch (error) {
+      const timedOut = error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError");
+      throw timedOut
+        ? upstreamUnavailable(
+            504,
+            `Clerk did not answer in time (UPSTREAM_TIMEOUT_MS is ${this.#config.upstreamTimeoutMs}); the outcome of this request is unknown`,
+          )
+        : upstreamUnavailable(502, "The connection to Clerk failed; the outcome of this request is unknown");
+    } finally {
+      this.stats.ms += Date.now() - started;
+    }
+    const contentType = response.headers.get("content-type");
+    const traceId = response.headers.get("x-clerk-trace-id") ?? undefined;
+    if (traceId) this.stats.traceIds.push(traceId);
+    if (response.status === 401 || response.status === 403) {
+      const json = parseJson(new TextDecoder().decode(body), contentType);
+      const clerk = z.safeParse(ClerkErrors, json);
+      // The caller's credential never reaches Clerk, so a 401 (or a 403 naming the key) is about the gateway's key.
+      if (response.status === 401 || !clerk.success || clerk.data.errors.some((e) => e.code === "clerk_key_invalid")) {
+        throw upstreamUnavailable(
+          502,
+          "Clerk rejected the gateway's credentials; the operator has to fix its configuration",
+        );
+      }
+    }
+    const out = new Headers();
+    if (contentType) out.set("Content-Type", contentType);
+    const retryAfter = retryAfterSeconds(response);
+    if (retryAfter !== undefined) out.set("Retry-After", String(retryAfter));
+    if (response.status === 429) {
+      blockedUntil.set(url.origin, Date.now() + Math.min(MAX_BLOCK_S, retryAfter ?? 10) * 1000);
+    }
+    return new Response(request.method === "HEAD" ? null : body, { status: response.status, headers: out });
   }
 
   async #request<T>(spec: RequestSpec<T>): Promise<T> {

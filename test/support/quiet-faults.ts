@@ -15,7 +15,12 @@
  * other text) is written unchanged. The number hidden is printed once at the end of the run.
  */
 
-const MARKER = "DropConnection: clerk-emulator: connection dropped (fault injection)";
+/** The emulator's injected drop, and the proxy tests' origin dropping a connection (test/proxy/origin). */
+const MARKERS = [
+  "DropConnection: clerk-emulator: connection dropped (fault injection)",
+  "test origin: connection dropped (fault injection)",
+];
+const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const FIRST_LINE = new RegExp(
   "^(?:uncaught exception; )?(?:" +
     // The JS view: `source = Uncaught (in promise); stack = [Error: ]DropConnection: …`
@@ -23,7 +28,7 @@ const FIRST_LINE = new RegExp(
     "|" +
     // The runtime's view: `exception = workerd/jsg/value.h:1511: failed: [remote.]jsg.Error: DropConnection: …`
     "exception = workerd/jsg/[\\w.]+:\\d+: failed: (?:remote\\.)?jsg\\.Error: " +
-    `)${MARKER.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`,
+    `)(?:${MARKERS.map(escaped).join("|")})$`,
 );
 /** A JS stack frame (`    at fn (file:///…:1:2)`) or workerd's native one (`stack: /…/workerd@36c6fb0 …`). */
 const STACK_LINE = /^(?: {4}at \S.*|stack:(?: \S+@[0-9a-f]+)+)$/;
@@ -47,7 +52,7 @@ export function quietInjectedDrops(stream: { write: Write }): () => number {
   let hidden = 0;
   const write: Write = (chunk, ...rest) => {
     const text = typeof chunk === "string" ? chunk : chunk instanceof Uint8Array ? new TextDecoder().decode(chunk) : "";
-    if (text.includes(MARKER) && isInjectedDropReport(text)) {
+    if (MARKERS.some((marker) => text.includes(marker)) && isInjectedDropReport(text)) {
       hidden++;
       // Honour a callback, as a real write would.
       const callback = rest.find((arg) => typeof arg === "function") as (() => void) | undefined;

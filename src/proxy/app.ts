@@ -1,0 +1,128 @@
+import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
+import { resolvePrincipal } from "../auth/middleware";
+import type { UserPrincipal } from "../auth/principal";
+import { newUpstreamStats } from "../clerk/client";
+import { type AppEnv, loadConfig } from "../env";
+import { ApiError, forbidden, internalError, rateLimited, unauthenticated } from "../errors";
+import { log, type RequestMetrics } from "../observability";
+import { limitOrThrow } from "../rate-limit";
+import { originRequestInit, sendToOrigin } from "./forward";
+import { isPublicPath } from "./paths";
+
+/**
+ * The identity-aware proxy (ORIGIN_URL): every request the gateway does not serve itself.
+ * Outside PUBLIC_PATHS the caller is authenticated exactly as on the gateway's own routes
+ * (resolvePrincipal: token policy, revocation check, failed attempts counted per IP)
+ * before anything is sent; a refused caller never reaches the origin. The origin's
+ * response is passed back untouched: none of the gateway's own response headers
+ * (Cache-Control, security headers, CORS, Server-Timing) are added to it.
+ */
+
+/** RL_PROXY's window; declare the binding with `period = 60` so Retry-After is right. */
+export const PROXY_LIMIT_PERIOD_SECONDS = 60;
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** One log line per proxied request, like the gateway's own; no header is added to the origin's response. */
+const observeProxy = () =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const metrics: RequestMetrics = {
+      route: "proxy",
+      startedAt: Date.now(),
+      verifyMs: 0,
+      cacheMs: 0,
+      upstream: newUpstreamStats(),
+    };
+    c.set("metrics", metrics);
+    c.set("requestId", crypto.randomUUID());
+    try {
+      await next();
+    } finally {
+      const principal = c.get("principal");
+      log("info", {
+        msg: "request",
+        request_id: c.get("requestId"),
+        method: c.req.method,
+        route: "proxy",
+        status: c.res.status,
+        principal: principal?.kind ?? "anonymous",
+        ...(principal?.kind === "user" ? { user_id: principal.userId, session_id: principal.sessionId } : {}),
+        ...(metrics.authFailure ? { auth_failure: metrics.authFailure } : {}),
+        ...(metrics.errorCode ? { error_code: metrics.errorCode } : {}),
+        origin_ms: metrics.upstream.ms,
+        duration_ms: Date.now() - metrics.startedAt,
+      });
+    }
+  });
+
+export function createProxyApp() {
+  const app = new Hono<AppEnv>();
+  app.use(observeProxy());
+  app.use(async (c, next) => {
+    c.set("config", loadConfig(c.env));
+    await next();
+  });
+
+  app.all("*", async (c) => {
+    const config = c.var.config;
+    const proxy = config.proxy;
+    // The dispatcher only sends requests here in proxy mode; anything else is a wiring bug.
+    if (!proxy) throw internalError();
+    const url = new URL(c.req.url);
+    const ip = c.req.header("CF-Connecting-IP") ?? "unknown";
+
+    let principal: UserPrincipal | undefined;
+    if (!isPublicPath(url.pathname, proxy.publicPaths)) {
+      const resolved = await resolvePrincipal(c);
+      if (resolved.kind === "anonymous") throw unauthenticated();
+      if (resolved.kind === "service") {
+        // The origin is told who the user is; a service key has no user, and must not travel to the origin.
+        throw forbidden("The origin serves signed-in users; service keys are for the gateway's /v1 routes");
+      }
+      if (resolved.via === "cookie" && !SAFE_METHODS.has(c.req.method)) {
+        // As on the gateway's routes: a browser attaches cookies to cross-site requests on its own.
+        const origin = c.req.header("Origin");
+        if (!origin || !config.authorizedParties.includes(origin)) {
+          throw forbidden("Cookie-authenticated writes must come from an authorized origin");
+        }
+      }
+      principal = resolved;
+    }
+
+    await limitOrThrow(
+      c.env.RL_PROXY,
+      principal ? `proxy:user:${principal.userId}` : `proxy:ip:${ip}`,
+      (retryAfter) => rateLimited(retryAfter, "Too many requests; retry later"),
+      PROXY_LIMIT_PERIOD_SECONDS,
+    );
+
+    const { target, init } = originRequestInit(c.req.raw, url, proxy, principal);
+    const started = Date.now();
+    try {
+      return await sendToOrigin(target, init, proxy.timeoutMs, c.req.header("Accept-Encoding") ?? null);
+    } finally {
+      c.var.metrics.upstream.ms += Date.now() - started;
+      c.var.metrics.upstream.calls++;
+    }
+  });
+
+  // Only the gateway's own refusals come here; they are marked not to be stored, like the gateway's.
+  app.onError((error, c) => {
+    const apiError = error instanceof ApiError ? error : internalError();
+    if (!(error instanceof ApiError)) {
+      log("error", {
+        msg: "unhandled_error",
+        request_id: c.get("requestId"),
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+    }
+    const metrics = c.get("metrics");
+    if (metrics) metrics.errorCode = apiError.code;
+    return c.json(apiError.toEnvelope(), apiError.status as 400, {
+      ...apiError.headers,
+      "Cache-Control": "private, no-store",
+    });
+  });
+
+  return app;
+}

@@ -1,0 +1,60 @@
+import type { AppEnv, Bindings } from "../env";
+import { loadConfig } from "../env";
+import { ApiError, internalError, notFound } from "../errors";
+import { createProxyApp } from "./app";
+import { stripBasePath } from "./paths";
+
+type Handler = { fetch: (request: Request, env: Bindings, ctx: ExecutionContext) => Response | Promise<Response> };
+
+/**
+ * The Worker's front door: decides, before any of the gateway's middleware runs, whether a
+ * request is the gateway's own or the origin's (ORIGIN_URL), so a proxied request and its
+ * response are not touched by the gateway's body limits, CORS or response headers.
+ *
+ * - Neither ORIGIN_URL nor GATEWAY_BASE_PATH set: everything goes to the gateway, unchanged.
+ * - GATEWAY_BASE_PATH (`/clerk`): `/clerk/v1/...` is the gateway's `/v1/...`; every other
+ *   path goes to the origin (or is a 404 without one).
+ * - ORIGIN_URL without a base path: the gateway keeps its API namespace (`/v1/...`,
+ *   `/webhooks/...`, `/healthz`); everything else, its pages included, is the origin's.
+ */
+export function withOrigin(gateway: Handler): Handler {
+  const proxy = createProxyApp();
+  return {
+    fetch(request, env, ctx) {
+      if (!env.ORIGIN_URL?.trim() && !env.GATEWAY_BASE_PATH?.trim()) return gateway.fetch(request, env, ctx);
+      let config: AppEnv["Variables"]["config"];
+      try {
+        config = loadConfig(env);
+      } catch (error) {
+        return errorResponse(error);
+      }
+      const url = new URL(request.url);
+      if (config.basePath) {
+        const rest = stripBasePath(url.pathname, config.basePath);
+        if (rest !== null) {
+          url.pathname = rest;
+          return gateway.fetch(new Request(url, request), env, ctx);
+        }
+      } else if (ownsPath(url.pathname)) {
+        return gateway.fetch(request, env, ctx);
+      }
+      if (!config.proxy) return errorResponse(notFound());
+      return proxy.fetch(request, env, ctx);
+    },
+  };
+}
+
+/** The gateway's API namespace when it shares the root with an origin. */
+const OWN_FIRST_SEGMENTS = new Set(["v1", "webhooks", "healthz"]);
+
+function ownsPath(pathname: string): boolean {
+  return OWN_FIRST_SEGMENTS.has(pathname.split("/")[1] ?? "");
+}
+
+function errorResponse(error: unknown): Response {
+  const apiError = error instanceof ApiError ? error : internalError();
+  return Response.json(apiError.toEnvelope(), {
+    status: apiError.status,
+    headers: { ...apiError.headers, "Cache-Control": "private, no-store" },
+  });
+}

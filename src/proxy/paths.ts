@@ -1,0 +1,74 @@
+/**
+ * Path rules of the identity-aware proxy. Pure functions (no bindings, no errors thrown):
+ * src/env.ts parses the settings with them, the dispatcher and the proxy match with them.
+ *
+ * Matching works on path segments, never on raw string prefixes, so `/public` covers
+ * `/public` and `/public/x` but not `/publicity`. The URL parser has already resolved
+ * `.`/`..` and `%2e` segments (WHATWG), so `/public/../private` arrives as `/private`;
+ * what an origin might still resolve differently (an encoded slash or backslash, a dot
+ * segment hidden behind `;` parameters as in Tomcat's `..;`) is never treated as public:
+ * such a path needs authentication like any other. Doubt fails closed.
+ */
+
+/** One setting entry or base path: `/seg(/seg)*`, unreserved characters only. */
+const SEGMENT = /^[A-Za-z0-9._~-]+$/;
+
+/** `/a/b/` → ["a", "b"]; null for anything that is not a clean absolute path. */
+export function parsePrefix(value: string): string[] | null {
+  const trimmed = value.trim();
+  if (!trimmed.startsWith("/")) return null;
+  const segments = trimmed.replace(/\/+$/, "").split("/").slice(1);
+  if (segments.length === 0) return null;
+  for (const segment of segments) {
+    if (!SEGMENT.test(segment) || segment === "." || segment === "..") return null;
+  }
+  return segments;
+}
+
+/**
+ * The request path as segments an origin would agree on, or null when some segment could
+ * be read two ways (encoded `/`, `\` or `.`, a NUL, bad percent-encoding, a dot segment
+ * behind `;` parameters). The leading empty segment is dropped; a trailing slash keeps an
+ * empty last segment, which never matches a prefix segment on its own.
+ */
+export function unambiguousSegments(pathname: string): string[] | null {
+  if (!pathname.startsWith("/")) return null;
+  const segments = pathname.split("/").slice(1);
+  for (const segment of segments) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      return null;
+    }
+    if (/[/\\\0]/.test(decoded)) return null;
+    const bare = decoded.split(";")[0] ?? "";
+    if (bare === "." || bare === "..") return null;
+    if (decoded !== segment && /%2e|%2f|%5c/i.test(segment)) return null;
+  }
+  return segments;
+}
+
+/** Whether `segments` starts with `prefix`, segment by segment (case-sensitive: doubt fails closed). */
+export function startsWithSegments(segments: readonly string[], prefix: readonly string[]): boolean {
+  if (segments.length < prefix.length) return false;
+  return prefix.every((part, index) => segments[index] === part);
+}
+
+/** A request path is public when it unambiguously starts with one of the configured prefixes. */
+export function isPublicPath(pathname: string, publicPaths: readonly (readonly string[])[]): boolean {
+  if (publicPaths.length === 0) return false;
+  const segments = unambiguousSegments(pathname);
+  if (!segments) return false;
+  return publicPaths.some((prefix) => startsWithSegments(segments, prefix));
+}
+
+/**
+ * The rest of `pathname` after `base` (segment-wise), always starting with `/`; null when
+ * the path is not under `base`. `/clerk` → `/`, `/clerk/v1/x` → `/v1/x`, `/clerkish` → null.
+ */
+export function stripBasePath(pathname: string, base: readonly string[]): string | null {
+  const segments = pathname.split("/").slice(1);
+  if (!startsWithSegments(segments, base)) return null;
+  return `/${segments.slice(base.length).join("/")}`;
+}
