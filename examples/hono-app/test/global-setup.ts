@@ -1,6 +1,6 @@
 import { build } from "esbuild";
 
-/** Bundles the Clerk emulator for Miniflare, as the gateway's own suite does (test/global-setup.ts). */
+/** Bundles the Clerk emulator for Miniflare into this example's dist/ (the other projects bundle their own copy). */
 export default async function setup() {
   const root = decodeURIComponent(new URL("../../../", import.meta.url).pathname);
   await build({
@@ -11,7 +11,7 @@ export default async function setup() {
     target: "es2022",
     conditions: ["workerd", "worker", "browser"],
     mainFields: ["browser", "module", "main"],
-    outfile: `${root}emulator/dist/index.js`,
+    outfile: `${root}examples/hono-app/dist/emulator.js`,
     logLevel: "warning",
   });
 }
