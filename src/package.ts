@@ -7,6 +7,6 @@ export type { SessionClaims } from "./auth/principal";
 export { checkSessionToken, type SessionCheck } from "./auth/session-check";
 export { type TokenRejection, type VerifyResult, verifySessionToken } from "./auth/session-token";
 export { isRevoked, markRevoked } from "./cache/revocations";
-export { type Bindings, type GatewayConfig, loadConfig, parseConfig, parsePublishableKey } from "./env";
+export { type Bindings, type GatewayConfig, loadConfig, parseConfig } from "./env";
 export { ApiError, type ClerkErrorEnvelope } from "./errors";
 export { type GatewayBindingName, type GatewayOptions, gatewayEnv } from "./hono/bindings";
