@@ -43,10 +43,18 @@ export function sessionGateway(options: SessionGatewayOptions = {}) {
   return mount;
 }
 
-/** The part of the URL the host app routed here on (`/t/acme/auth` for `app.route("/t/:tenant/auth", …)`). */
+/**
+ * The part of the URL the host app routed here on (`/t/acme/auth` for `app.route("/t/:tenant/auth", …)`),
+ * as the request spelled it: hono/route's basePath has the parameters filled in (decoded), so
+ * only its number of segments is taken from it.
+ */
 function mountPrefix(c: Context): string {
-  const prefix = basePath(c);
-  return prefix === "/" ? "" : prefix.replace(/\/+$/, "");
+  const depth = basePath(c).split("/").filter(Boolean).length;
+  if (depth === 0) return "";
+  return new URL(c.req.url).pathname
+    .split("/")
+    .slice(0, depth + 1)
+    .join("/");
 }
 
 /** `app.request()` in unit tests has no execution context; the gateway then runs background work inline. */

@@ -47,6 +47,11 @@ describe("mounted under a prefix with a parameter", () => {
     expect(await upstreamCalls()).toBe(0);
   });
 
+  it("strips the prefix as the request spelled it, percent-encoding included", async () => {
+    const response = await get(host(), "/t/a%20b/auth/healthz");
+    expect(await response.json()).toEqual({ status: "ok" });
+  });
+
   it("names the mount, as requested, as the OpenAPI document's server", async () => {
     const document = (await (await get(host(), "/t/beta/auth/openapi.json")).json()) as {
       servers: Array<{ url: string }>;
