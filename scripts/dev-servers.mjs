@@ -25,10 +25,38 @@ export function freePort() {
   });
 }
 
-async function waitFor(url, label, child, timeoutMs) {
+/** Thrown when a port is already taken, naming the variable that moves it. */
+export class PortBusyError extends Error {
+  /** @param {string} label @param {number} port @param {string} variable */
+  constructor(label, port, variable) {
+    super(
+      `port ${port} is already in use, so ${label} cannot start there (is another \`npm start\` running?).\n` +
+        `  Stop the other one, or move this one with ${variable}: GATEWAY_PORT and EMULATOR_PORT choose the ports, e.g.\n` +
+        "    GATEWAY_PORT=8797 EMULATOR_PORT=8798 npm start",
+    );
+    this.name = "PortBusyError";
+    this.port = port;
+    this.variable = variable;
+  }
+}
+
+/** Resolves true when nothing listens on HOST:port (we could bind it), false when it is taken. */
+export function portIsFree(port) {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", (error) => (error.code === "EADDRINUSE" ? resolve(false) : reject(error)));
+    server.listen(port, HOST, () => server.close(() => resolve(true)));
+  });
+}
+
+async function waitFor(url, label, child, timeoutMs, signal) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${label} exited (${child.exitCode}) before it was ready`);
+    if (signal?.aborted) throw new Error(`${label}: start cancelled`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${label} exited (${child.exitCode ?? child.signalCode}) before it was ready`);
+    }
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
       if (res.status < 500) return;
@@ -39,12 +67,28 @@ async function waitFor(url, label, child, timeoutMs) {
 }
 
 /**
+ * Checks both ports before anything starts: otherwise a second `npm start` finds the first
+ * instance answering, reports it as its own, and then fails with wrangler's `--port` hint.
+ * @param {{ gatewayPort: number, emulatorPort: number }} ports
+ */
+export async function assertPortsFree({ gatewayPort, emulatorPort }) {
+  if (!(await portIsFree(gatewayPort))) throw new PortBusyError("the gateway", gatewayPort, "GATEWAY_PORT");
+  if (!(await portIsFree(emulatorPort))) throw new PortBusyError("the Clerk emulator", emulatorPort, "EMULATOR_PORT");
+}
+
+/**
  * @param {{ gatewayPort: number, emulatorPort: number, gatewayHost?: string,
  *           onOutput?: (name: string, line: string, stream: "stdout" | "stderr") => void,
- *           onExit?: (name: string, code: number | null) => void, timeoutMs?: number }} options
+ *           onExit?: (name: string, code: number | null) => void, timeoutMs?: number,
+ *           gatewayLogLevel?: "warn" | "log" | "info", signal?: AbortSignal }} options
+ * `signal` cancels a start under way (Ctrl-C while wrangler is still starting): whatever was
+ * started is stopped before the returned promise rejects.
  */
 export async function startDevServers(options) {
   const { gatewayPort, emulatorPort, onOutput = () => {}, onExit = () => {}, timeoutMs = 60_000 } = options;
+  // "log" shows the gateway's own request and audit lines (console.log); "warn" hides them.
+  const gatewayLogLevel = options.gatewayLogLevel ?? "warn";
+  await assertPortsFree({ gatewayPort, emulatorPort });
   const gatewayHost = options.gatewayHost ?? HOST;
   const emulatorUrl = `http://${HOST}:${emulatorPort}`;
   const gatewayUrl = `http://${gatewayHost}:${gatewayPort}`;
@@ -117,7 +161,7 @@ export async function startDevServers(options) {
   try {
     // One after the other: two `wrangler dev` starting at the same moment can pick the same free
     // port for their local dev-registry socket and one fails with "Address already in use".
-    await waitFor(`${emulatorUrl}/__dev/users`, "The Clerk emulator", emulator, timeoutMs);
+    await waitFor(`${emulatorUrl}/__dev/users`, "The Clerk emulator", emulator, timeoutMs, options.signal);
     const gateway = run("gateway", [
       "-c",
       "wrangler.toml",
@@ -136,9 +180,9 @@ export async function startDevServers(options) {
       "--persist-to",
       state,
       "--log-level",
-      "warn",
+      gatewayLogLevel,
     ]);
-    await waitFor(`http://${HOST}:${gatewayPort}/healthz`, "The gateway", gateway, timeoutMs);
+    await waitFor(`http://${HOST}:${gatewayPort}/healthz`, "The gateway", gateway, timeoutMs, options.signal);
   } catch (error) {
     await stop();
     throw error;

@@ -1,40 +1,87 @@
 #!/usr/bin/env node
 /**
- * `npm start`: the gateway on http://127.0.0.1:8787 wired to the Clerk emulator on :8788,
- * both under `wrangler dev` (workerd), then a banner telling a newcomer what to do next.
+ * `npm start`: the gateway on http://localhost:8787 wired to the Clerk emulator on :8788,
+ * both under `wrangler dev` (workerd), then a banner telling a newcomer what to do next,
+ * then one readable line per request the gateway serves.
  * GATEWAY_PORT / EMULATOR_PORT move them; Ctrl-C stops both.
  */
-import { startDevServers } from "./dev-servers.mjs";
+import { PortBusyError, startDevServers } from "./dev-servers.mjs";
+import { formatLogLine } from "./log-lines.mjs";
 
-const gatewayPort = Number(process.env.GATEWAY_PORT ?? 8787);
-const emulatorPort = Number(process.env.EMULATOR_PORT ?? 8788);
+/** @param {string} name @param {number} fallback */
+function portFrom(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    console.error(`npm start: ${name} must be a port number (1-65535), not ${JSON.stringify(raw)}.`);
+    process.exit(2);
+  }
+  return port;
+}
+
+const gatewayPort = portFrom("GATEWAY_PORT", 8787);
+const emulatorPort = portFrom("EMULATOR_PORT", 8788);
+if (gatewayPort === emulatorPort) {
+  console.error(`npm start: GATEWAY_PORT and EMULATOR_PORT are both ${gatewayPort}; they need a port each.`);
+  process.exit(2);
+}
 const gatewayUrl = `http://localhost:${gatewayPort}`;
 
 let servers;
+let starting;
 let stopping = false;
+// Ctrl-C while wrangler is still starting must stop what was started too (each worker runs in
+// its own process group, so the terminal's SIGINT does not reach it).
+const cancelStart = new AbortController();
+let ready = false;
+// Until the banner, wrangler's start-up chatter (the bindings table, the readiness polls) is
+// kept back and shown only if the start fails.
+const held = [];
+
 async function shutdown(code = 0) {
   if (stopping) return;
   stopping = true;
+  cancelStart.abort();
+  await starting?.catch(() => {});
   await servers?.stop();
   process.exit(code);
 }
 process.on("SIGINT", () => shutdown(0));
 process.on("SIGTERM", () => shutdown(0));
 
+/** @param {string} name @param {string} line @param {"stdout" | "stderr"} stream */
+function show(name, line, stream) {
+  const text = name === "gateway" ? formatLogLine(line) : line;
+  if (text === null) return;
+  const out = `[${name}] ${text}\n`;
+  if (!ready && stream === "stdout") held.push(out);
+  else (stream === "stderr" ? process.stderr : process.stdout).write(out);
+}
+
 try {
   // wrangler builds the pages and /openapi.json first ([build] in wrangler.toml).
-  servers = await startDevServers({
+  starting = startDevServers({
     gatewayPort,
     emulatorPort,
-    onOutput: (name, line, stream) =>
-      (stream === "stderr" ? process.stderr : process.stdout).write(`[${name}] ${line}\n`),
+    gatewayLogLevel: "log",
+    signal: cancelStart.signal,
+    onOutput: show,
     onExit: (name, code) => {
+      if (!ready) process.stdout.write(held.splice(0).join(""));
       console.error(`[${name}] exited (${code ?? "signal"}); stopping.`);
-      shutdown(code ?? 1);
+      shutdown(code || 1);
     },
   });
+  servers = await starting;
 } catch (error) {
-  console.error(String(error));
+  if (stopping) await new Promise(() => {}); // shutdown() is under way and exits
+  if (error instanceof PortBusyError) {
+    console.error(`\n  npm start: ${error.message}\n`);
+  } else {
+    process.stdout.write(held.splice(0).join(""));
+    console.error(String(error));
+  }
   await shutdown(1);
 }
 const emulatorUrl = servers.emulatorUrl;
@@ -49,10 +96,13 @@ const lines = list.map((u) => {
   return `    ${String(u.username ?? u.id).padEnd(8)} ${u.id}  ${active} active of ${sessions.length} sessions`;
 });
 
+held.length = 0;
+ready = true;
 console.log(`
   clerk-session-gateway is running against the local Clerk emulator.
 
-    Active devices   ${gatewayUrl}/devices   ← open this: pick a user, see their devices, sign one out
+    Start here       ${gatewayUrl}/          (links to everything below)
+    Active devices   ${gatewayUrl}/devices   ← pick a user, see their devices, sign one out
     API reference    ${gatewayUrl}/docs      (OpenAPI 3.1: ${gatewayUrl}/openapi.json)
     Gateway API      ${gatewayUrl}/v1/...
     Clerk emulator   ${emulatorUrl}
@@ -69,5 +119,5 @@ ${lines.join("\n") || "    (could not list them)"}
   Tokens live 60 s, as Clerk's do: run the first command again for a fresh one.
   Every start is a fresh Clerk: the emulator reseeds and the gateway's local KV starts empty.
   Service calls use the dev key from emulator/gateway.dev.vars (GATEWAY_API_KEYS).
-  Ctrl-C stops both workers.
+  Each request the gateway serves is logged below. Ctrl-C stops both workers.
 `);

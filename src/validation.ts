@@ -18,7 +18,7 @@ export const validate = <Target extends keyof ValidationTargets, Schema extends 
     const param =
       issue?.code === "unrecognized_keys"
         ? [...issue.path.map(String), issue.keys[0]].join(".")
-        : issue?.path.map(String).join(".") || target;
+        : issue?.path.map(String).join(".") || (target === "json" ? "body" : target);
     throw invalidParam(param, describe(param, issue));
   });
 
@@ -52,16 +52,36 @@ export {
   userId,
 } from "./api-schemas";
 
+const JSON_MEDIA_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
+
 /**
  * JSON bodies: Clerk's SDK sends `Content-Type: application/json` with no body at all
  * when an operation has no body params (revoke, tokens), which is `{}`, not malformed JSON.
+ * A body sent without that content type (curl's `-d` alone sends a form type) would otherwise be
+ * read as no body at all and answered "user_id is required"; it is named for what it is, as is
+ * a JSON value that is not an object.
  */
 export const validateJson = <Schema extends z.ZodMiniType>(schema: Schema) => {
   const inner = validate("json", schema);
   return (async (c, next) => {
     const text = await c.req.text();
-    // Hono caches bodies as promises (typed loosely as Body); json() parses the cached text.
-    if (text.trim() === "") (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve("{}");
+    if (text.trim() === "") {
+      // Hono caches bodies as promises (typed loosely as Body); json() parses the cached text.
+      (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve("{}");
+    } else {
+      if (!JSON_MEDIA_TYPE.test(c.req.header("Content-Type") ?? "")) {
+        throw invalidParam("body", "The request body must be JSON, sent with `Content-Type: application/json`");
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw invalidParam("body", "The request body is not valid JSON");
+      }
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        throw invalidParam("body", "The request body must be a JSON object");
+      }
+    }
     return inner(c, next);
   }) as typeof inner;
 };

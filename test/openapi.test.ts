@@ -139,6 +139,15 @@ describe("pages are served from static assets with a strict Content-Security-Pol
     expect(script.headers.get("content-type")).toContain("javascript");
   });
 
+  it("lands / on a page linking the devices page, the reference, the document and the health check", async () => {
+    const response = await call("/");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toContain("text/html");
+    expect(response.headers.get("Content-Security-Policy")).toContain("default-src 'self'");
+    const html = await response.text();
+    for (const href of ["/devices", "/docs", "/openapi.json", "/healthz"]) expect(html).toContain(`href="${href}"`);
+  });
+
   it("keeps unknown paths as Clerk-style 404s", async () => {
     const response = await call("/assets/nope.js");
     expect(response.status).toBe(404);

@@ -68,9 +68,17 @@ const regionNames = (() => {
   }
 })();
 
+/** The browsers Clerk's activity records name (a User-Agent's product otherwise: an SDK, curl, a backend). */
+const BROWSERS = /^(Chrome|Chromium|Safari|Mobile Safari|Firefox|Edge|Opera|Samsung Internet|Brave|Vivaldi|Arc)\b/i;
+
 export function deviceName(session: FapiActiveSession): string {
   const a = session.latest_activity;
   if (!a) return "Unknown device";
+  if (!a.device_type && !a.is_mobile && a.browser_name && !BROWSERS.test(a.browser_name)) {
+    // Created by a program (Clerk's Backend API, here through the gateway), not signed in from a
+    // browser: its "browser" is the program's name and full version, and there is no device.
+    return `API client: ${[a.browser_name, a.browser_version].filter(Boolean).join(" ")}`;
+  }
   const browser = [a.browser_name, a.browser_version?.split(".")[0]].filter(Boolean).join(" ");
   const device = a.device_type || (a.is_mobile ? "Mobile device" : "Computer");
   return browser ? `${browser} on ${device}` : device;

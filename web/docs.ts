@@ -33,6 +33,31 @@ const credential = document.getElementById("credential") as HTMLInputElement;
 const errorBox = document.getElementById("error") as HTMLDivElement;
 const CREDENTIAL_KEY = "docs.credential";
 
+/**
+ * The document's descriptions are CommonMark; the only markup they use is `code` spans and
+ * paragraphs. Rendered as DOM nodes (text nodes and <code>), never as HTML: a description is
+ * data, and nothing in it is ever parsed as markup.
+ */
+function inlineMarkdown(text: string): Array<Node | string> {
+  const parts = text.split("`");
+  // An unpaired backtick stays a literal backtick.
+  if (parts.length % 2 === 0) return [text];
+  return parts.map((part, i) => (i % 2 === 1 ? el("code", { textContent: part }) : part)).filter((n) => n !== "");
+}
+
+/** Paragraphs (blank-line separated), each with its code spans. */
+function paragraphs(text: string, className?: string): HTMLParagraphElement[] {
+  return text
+    .split(/\n\s*\n/)
+    .map((chunk) => chunk.trim())
+    .filter(Boolean)
+    .map((chunk) => el("p", className ? { className } : {}, ...inlineMarkdown(chunk.replace(/\s*\n\s*/g, " "))));
+}
+
+/** The allowed values of an enumerated parameter, or undefined. */
+const enumValues = (schema: Json): string[] | undefined =>
+  Array.isArray(schema.enum) ? schema.enum.map(String) : undefined;
+
 function describeSchema(schema: Json | undefined): string {
   if (!schema) return "";
   if (typeof schema.$ref === "string") return schema.$ref.split("/").pop() ?? "";
@@ -54,7 +79,7 @@ function exampleBody(schema: Json | undefined): string {
 function operationView(method: string, path: string, op: Operation): HTMLElement {
   const id = op.operationId;
   const body = el("div");
-  body.append(el("p", { textContent: op.description }));
+  body.append(...paragraphs(op.description ?? ""));
 
   if (op.parameters.length > 0) {
     const rows = op.parameters.map((p) =>
@@ -98,7 +123,8 @@ function operationView(method: string, path: string, op: Operation): HTMLElement
           "li",
           {},
           el("strong", { textContent: status }),
-          ` ${r.description}`,
+          " ",
+          ...inlineMarkdown(r.description),
           r.content ? ` → ${describeSchema(r.content["application/json"].schema)}` : "",
         ),
       ),
@@ -107,9 +133,19 @@ function operationView(method: string, path: string, op: Operation): HTMLElement
 
   // Try it.
   const form = el("form", { className: "try" });
-  const inputs = new Map<Parameter, HTMLInputElement>();
+  const inputs = new Map<Parameter, HTMLInputElement | HTMLSelectElement>();
   for (const p of op.parameters) {
-    const input = el("input", { id: `${id}-${p.name}`, name: p.name, required: p.in === "path" || p.required });
+    const options = { id: `${id}-${p.name}`, name: p.name, required: p.in === "path" || p.required };
+    const values = enumValues(p.schema);
+    // An enumerated parameter is a choice, not free text; "not sent" is a choice too when it is optional.
+    const input = values
+      ? el(
+          "select",
+          options,
+          ...(options.required ? [] : [el("option", { value: "", textContent: "(not sent)" })]),
+          ...values.map((value) => el("option", { value, textContent: value })),
+        )
+      : el("input", options);
     inputs.set(p, input);
     form.append(el("label", { htmlFor: input.id, textContent: `${p.name} (${p.in})` }), input);
   }
@@ -171,7 +207,7 @@ async function start() {
   credential.value = sessionStorage.getItem(CREDENTIAL_KEY) ?? "";
   credential.addEventListener("change", () => sessionStorage.setItem(CREDENTIAL_KEY, credential.value.trim()));
   const doc = (await fetch("/openapi.json").then((r) => r.json())) as Document;
-  (document.getElementById("intro") as HTMLParagraphElement).textContent = doc.info.description;
+  (document.getElementById("intro") as HTMLParagraphElement).replaceWith(...paragraphs(doc.info.description, "intro"));
   const byTag = new Map<string, HTMLElement[]>();
   for (const [path, methods] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(methods)) {

@@ -4,10 +4,11 @@ import { createMiddleware } from "hono/factory";
 import { waitUntilOf } from "../background";
 import { ClerkClient } from "../clerk/client";
 import type { AppEnv } from "../env";
-import { forbidden, rateLimited, unauthenticated } from "../errors";
+import { forbidden, rateLimited } from "../errors";
 import { limitOrThrow, RATE_LIMITS } from "../rate-limit";
 import type { KeyLookupDeps } from "./jwks";
 import type { Principal, UserPrincipal } from "./principal";
+import { type RefusalReason, refusal } from "./refusals";
 import { matchServiceKey } from "./service-keys";
 import { checkSessionToken } from "./session-check";
 
@@ -27,7 +28,11 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 export const authenticate = (options: AuthOptions) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const principal = await resolvePrincipal(c);
-    if (principal.kind === "anonymous") throw unauthenticated();
+    if (principal.kind === "anonymous") {
+      // Not counted against the IP (nothing was guessed), but named in the log line like any refusal.
+      c.var.metrics.authFailure = "missing";
+      throw refusal("missing");
+    }
     if (!options.allow.includes(principal.kind)) {
       throw forbidden(
         principal.kind === "service"
@@ -136,11 +141,11 @@ const keyDeps = (c: Context<AppEnv>): KeyLookupDeps => ({
 });
 
 /**
- * Records why (for the log only; the caller only ever sees a generic 401), counts the
+ * Records the precise reason in the log line, counts the
  * failure against the caller's IP, and throws 401, or 429 once that IP failed too often.
  * Cloudflare always sets CF-Connecting-IP in production; only local runs lack it.
  */
-async function refuse(c: Context<AppEnv>, reason: string): Promise<never> {
+async function refuse(c: Context<AppEnv>, reason: RefusalReason): Promise<never> {
   c.var.metrics.authFailure = reason;
   const ip = c.req.header("CF-Connecting-IP") ?? "unknown";
   await limitOrThrow(
@@ -149,5 +154,6 @@ async function refuse(c: Context<AppEnv>, reason: string): Promise<never> {
     (retryAfter) => rateLimited(retryAfter, "Too many failed authentication attempts from this address; retry later"),
     RATE_LIMITS.RL_AUTH_FAILURES.period,
   );
-  throw unauthenticated();
+  // The caller learns what it can fix, never which check a forged token failed (refusals.ts).
+  throw refusal(reason);
 }

@@ -3,7 +3,7 @@ import type { AppEnv, GatewayConfig } from "../env";
 import { notFound } from "../errors";
 
 /**
- * The browser side: the Active devices page, the API reference and the OpenAPI document,
+ * The browser side: a landing page at `/` (links to the rest, so the root is never a bare 404), the Active devices page, the API reference and the OpenAPI document,
  * all static assets (public/, built by scripts/build-web.mjs). The Worker runs first on
  * every request (`run_worker_first`), so these are the only paths that reach the assets,
  * and HTML gets a Content-Security-Policy that allows exactly what the page talks to.
@@ -11,7 +11,7 @@ import { notFound } from "../errors";
 export const pages = new Hono<AppEnv>();
 
 /** Paths served here rather than by the API (test/openapi.test.ts keeps them out of the document). */
-export const PAGE_ROUTES = ["/devices/config.json", "/devices", "/docs", "/openapi.json", "/assets/*"] as const;
+export const PAGE_ROUTES = ["/devices/config.json", "/", "/devices", "/docs", "/openapi.json", "/assets/*"] as const;
 
 /** The emulator's origin when a local dev sign-in is allowed: never on a production instance. */
 function devSignInOrigin(env: AppEnv["Bindings"], config: GatewayConfig): string | undefined {

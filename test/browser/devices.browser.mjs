@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 /**
  * `npm run test:browser`: the Active devices page in real headless Chromium, end to end.
- * Starts the Clerk emulator and the gateway under `wrangler dev` on free loopback ports, then:
- * sign in as alice → see her devices, "This device" marked → sign out her iPhone with the
- * keyboard through the confirmation dialog → it is gone at once, and stays gone on reload →
- * the iPhone's token is refused by the gateway (401). Screenshots go to test-results/browser/.
+ * Starts the Clerk emulator and the gateway under `wrangler dev` on free loopback ports, runs the
+ * README's ten-operation walkthrough as written (test/newcomer/walkthrough.mjs), then, as its
+ * devices walkthrough says: `/` leads to the devices page → sign in as alice → her devices, "This
+ * device" marked, the walkthrough's changes shown (its Firefox gone, its API-created session named
+ * as such) → the README's iPhone-token block answers 200 → sign out her iPhone with the keyboard
+ * through the confirmation dialog → it is gone at once, and stays gone on reload → the README's
+ * curl, run again, answers 401. Screenshots go to test-results/browser/.
  *
  * Needs Debian's chromium (`apt-get install -y chromium`; CHROMIUM_PATH overrides the path).
  */
@@ -13,6 +16,7 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { chromium } from "playwright-core";
 import { freePort, startDevServers } from "../../scripts/dev-servers.mjs";
+import { runDevicesTokenBlock, runOperationsWalkthrough } from "../newcomer/walkthrough.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const OUT = "test-results/browser";
@@ -24,6 +28,7 @@ const log = (message) => console.log(`  ${message}`);
 const started = Date.now();
 let servers;
 let browser;
+let shell;
 const output = [];
 
 // The whole run is bounded: a hung step fails the test instead of CI.
@@ -56,6 +61,13 @@ try {
   }
   const { gatewayUrl, emulatorUrl } = servers;
 
+  // 0. The README's ten operations first, as a reader would before opening the page.
+  const readmeGateway = gatewayUrl.replace("127.0.0.1", "localhost");
+  log("run the README's ten-operation walkthrough as written");
+  const walk = await runOperationsWalkthrough({ gatewayUrl: readmeGateway, emulatorUrl });
+  shell = walk.shell;
+  log(`walkthrough done: ${walk.vars.LAPTOP} revoked, ${walk.vars.CREATED} created, ${walk.vars.SID} revoked`);
+
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -80,19 +92,29 @@ try {
     if (message.type() === "error") problems.push(`console error: ${message.text()}`);
   });
 
-  // 1. Sign in through the page.
-  log("open /devices and sign in as alice");
-  await page.goto(`${gatewayUrl}/devices`);
+  // 1. `/` leads to the devices page; sign in through it.
+  log("open /, follow it to the devices page and sign in as alice");
+  await page.goto(`${gatewayUrl}/`);
+  for (const name of ["Active devices", "API reference", "OpenAPI document", "Health"]) {
+    assert.equal(await page.getByRole("link", { name, exact: true }).count(), 1, `/ links "${name}"`);
+  }
+  await page.screenshot({ path: `${OUT}/00-home.png` });
+  await page.getByRole("link", { name: "Active devices", exact: true }).click();
+  await page.waitForURL(`${gatewayUrl}/devices`);
   const userSelect = page.getByLabel("User");
   await userSelect.locator("option[value=alice]").waitFor({ state: "attached" });
   await userSelect.selectOption("alice");
   await page.getByRole("button", { name: "Sign in" }).click();
 
-  // 2. The list: alice's three seeded devices and this browser, which is marked.
+  // 2. The list after the walkthrough: the Mac and the iPhone (the Firefox was revoked in step 3),
+  // the session step 5 created (an API client, not a browser), and this browser, which is marked.
   const items = page.locator("#devices > li");
   await page.getByText("Signed in as alice").waitFor();
   await page.locator("#devices > li").nth(3).waitFor();
-  assert.equal(await items.count(), 4, "alice has three seeded active sessions plus this one");
+  assert.equal(await items.count(), 4, "Mac, iPhone, the walkthrough's created session, this browser");
+  assert.equal(await items.filter({ hasText: "Firefox" }).count(), 0, "the Firefox revoked in step 3 is gone");
+  const created = page.locator(`#devices > li[data-session-id="${walk.vars.CREATED}"]`);
+  assert.match(await created.locator("h3").innerText(), /^API client: clerk-session-gateway 0\.1$/);
   const current = page.locator("#devices > li.current");
   await assert.doesNotReject(current.getByText("This device").waitFor());
   assert.equal(await current.getByRole("button").count(), 0, "this device has no sign-out button");
@@ -104,14 +126,9 @@ try {
   await page.screenshot({ path: `${OUT}/01-devices.png`, fullPage: true });
   log(`listed ${await items.count()} devices; this device marked; iPhone is ${phoneId}`);
 
-  // The iPhone's own token works before it is signed out.
-  const minted = await fetch(`${emulatorUrl}/__dev/sessions/${phoneId}/token`, { method: "POST", body: "{}" });
-  assert.equal(minted.status, 200);
-  const { jwt: phoneToken } = await minted.json();
-  const before = await fetch(`${gatewayUrl}/v1/me/sessions/active`, {
-    headers: { Authorization: `Bearer ${phoneToken}` },
-  });
-  assert.equal(before.status, 200, "the iPhone's token works before the revoke");
+  // The README's block: the iPhone's own token works before it is signed out (200).
+  const curlAgain = await runDevicesTokenBlock(shell);
+  log("the README's iPhone-token curl: 200");
 
   // 3. Sign the iPhone out with the keyboard, through the confirmation dialog.
   log("sign the iPhone out (keyboard only), confirm in the dialog");
@@ -140,13 +157,9 @@ try {
   assert.equal(await page.locator(`#devices > li[data-session-id="${phoneId}"]`).count(), 0);
   log("the iPhone is gone from the list, and stays gone after a reload");
 
-  // 5. The iPhone's token is refused now, though it has not expired.
-  const after = await fetch(`${gatewayUrl}/v1/me/sessions/active`, {
-    headers: { Authorization: `Bearer ${phoneToken}` },
-  });
-  assert.equal(after.status, 401, "the revoked device's token is refused");
-  assert.equal((await after.json()).errors[0].code, "authentication_invalid");
-  log("the iPhone's unexpired token is refused: 401 authentication_invalid");
+  // 5. "Run the curl again: 401": the iPhone's token is refused now, though it has not expired.
+  assert.equal(await curlAgain(), "401", "the revoked device's token is refused");
+  log("the README's curl, run again: 401");
 
   // 6. Errors are shown plainly, and nothing changes: Clerk fails every revoke for a moment.
   assert.deepEqual(problems, [], "the page logged errors before the injected fault");
@@ -155,13 +168,13 @@ try {
     body: JSON.stringify({ method: "POST", path: "/v1/sessions/*/revoke", mode: "503" }),
   });
   assert.equal(fault.status, 200);
-  const firefox = items.filter({ hasText: "Firefox" });
-  await firefox.getByRole("button", { name: /^Sign out Firefox/ }).click();
+  const mac = items.filter({ hasText: "Macintosh" });
+  await mac.getByRole("button", { name: /^Sign out Chrome/ }).click();
   await dialog.getByRole("button", { name: "Sign out device" }).click();
   const alert = page.getByRole("alert");
   await alert.filter({ hasText: "Clerk is not answering" }).waitFor();
-  assert.equal(await firefox.count(), 1, "a failed revoke leaves the device listed");
-  assert.equal(await firefox.getByRole("button").isEnabled(), true, "and its button usable again");
+  assert.equal(await mac.count(), 1, "a failed revoke leaves the device listed");
+  assert.equal(await mac.getByRole("button").isEnabled(), true, "and its button usable again");
   await page.screenshot({ path: `${OUT}/06-error.png`, fullPage: true });
   await fetch(`${emulatorUrl}/__emulator/faults`, { method: "DELETE" });
   problems.splice(0); // the browser logs the failed request (HTTP 503) as a console error: expected here
@@ -205,10 +218,38 @@ try {
   await docs.goto(`${gatewayUrl}/docs`);
   await docs.getByText("/v1/me/sessions/active").first().waitFor();
   const operations = await docs.locator("details.op").count();
-  assert.equal(operations, 12, "every operation of /openapi.json is listed");
+  const documented = Object.values((await (await fetch(`${gatewayUrl}/openapi.json`)).json()).paths).flatMap(
+    (methods) => Object.keys(methods),
+  ).length;
+  assert.ok(documented >= 12, "the document lists the ten operations, /healthz and more");
+  assert.equal(operations, documented, "every operation of /openapi.json is listed");
   await docs.locator("details#health > summary").click();
   await docs.locator("details#health").getByRole("button", { name: "Send GET" }).click();
   await docs.locator("details#health pre").filter({ hasText: "HTTP 200" }).waitFor();
+  // Descriptions' `code` spans are rendered as <code>, never left as backticks; enumerated
+  // parameters are choices.
+  const list = docs.locator("details#listSessions");
+  await list.locator("> summary").click();
+  assert.equal(await list.locator("p code", { hasText: "status=active" }).count(), 1, "`status=active` is <code>");
+  const prose = await docs.locator("details.op p, main > p.intro").allInnerTexts();
+  assert.deepEqual(
+    prose.filter((text) => text.includes("`")),
+    [],
+    "no raw backticks in descriptions",
+  );
+  const status = list.getByLabel("status (query)");
+  assert.equal(await status.evaluate((node) => node.tagName), "SELECT");
+  assert.deepEqual(await status.locator("option").allInnerTexts(), [
+    "(not sent)",
+    "abandoned",
+    "active",
+    "ended",
+    "expired",
+    "removed",
+    "replaced",
+    "revoked",
+  ]);
+  assert.equal(await list.getByLabel("paginated (query)").evaluate((node) => node.tagName), "SELECT");
   await docs.screenshot({ path: `${OUT}/05-docs.png` });
   log(`/docs lists ${operations} operations; "Try it" works`);
 
@@ -219,6 +260,7 @@ try {
   if (output.length > 0) console.error(`--- wrangler output (last 40 lines) ---\n${output.slice(-40).join("\n")}`);
 } finally {
   clearTimeout(guard);
+  shell?.close();
   await browser?.close().catch(() => {});
   await servers?.stop();
 }
