@@ -21,10 +21,31 @@ const ratelimits = {
   RL_AUTH_FAILURES: { namespace_id: "9002", simple: unreachable },
   RL_UPSTREAM_PRODUCTION: { namespace_id: "9003", simple: unreachable },
   RL_UPSTREAM_DEVELOPMENT: { namespace_id: "9004", simple: unreachable },
+  RL_UPSTREAM_READS_PRODUCTION: { namespace_id: "9005", simple: unreachable },
+  RL_UPSTREAM_READS_DEVELOPMENT: { namespace_id: "9006", simple: unreachable },
+  RL_UPSTREAM_CALLER_PRODUCTION: { namespace_id: "9007", simple: unreachable },
+  RL_UPSTREAM_CALLER_DEVELOPMENT: { namespace_id: "9008", simple: unreachable },
   RL_TEST_USER_WRITES: { namespace_id: "9101", simple: RATE_LIMITS.RL_USER_WRITES },
   RL_TEST_AUTH_FAILURES: { namespace_id: "9102", simple: RATE_LIMITS.RL_AUTH_FAILURES },
   RL_TEST_UPSTREAM_PRODUCTION: { namespace_id: "9103", simple: RATE_LIMITS.RL_UPSTREAM_PRODUCTION },
   RL_TEST_UPSTREAM_DEVELOPMENT: { namespace_id: "9104", simple: RATE_LIMITS.RL_UPSTREAM_DEVELOPMENT },
+  RL_TEST_UPSTREAM_READS_PRODUCTION: { namespace_id: "9105", simple: RATE_LIMITS.RL_UPSTREAM_READS_PRODUCTION },
+  RL_TEST_UPSTREAM_READS_DEVELOPMENT: { namespace_id: "9106", simple: RATE_LIMITS.RL_UPSTREAM_READS_DEVELOPMENT },
+  RL_TEST_UPSTREAM_CALLER_PRODUCTION: { namespace_id: "9107", simple: RATE_LIMITS.RL_UPSTREAM_CALLER_PRODUCTION },
+  RL_TEST_UPSTREAM_CALLER_DEVELOPMENT: { namespace_id: "9108", simple: RATE_LIMITS.RL_UPSTREAM_CALLER_DEVELOPMENT },
+  // The red-team suite's own namespaces at the same numbers: its bursts must not share windows
+  // with rate-limits.test.ts, which may run at the same time and spends the same keys.
+  RL_RED_TEAM_USER_WRITES: { namespace_id: "9201", simple: RATE_LIMITS.RL_USER_WRITES },
+  RL_RED_TEAM_AUTH_FAILURES: { namespace_id: "9202", simple: RATE_LIMITS.RL_AUTH_FAILURES },
+  RL_RED_TEAM_UPSTREAM_DEVELOPMENT: { namespace_id: "9204", simple: RATE_LIMITS.RL_UPSTREAM_DEVELOPMENT },
+  RL_RED_TEAM_UPSTREAM_READS_DEVELOPMENT: {
+    namespace_id: "9206",
+    simple: RATE_LIMITS.RL_UPSTREAM_READS_DEVELOPMENT,
+  },
+  RL_RED_TEAM_UPSTREAM_CALLER_DEVELOPMENT: {
+    namespace_id: "9208",
+    simple: RATE_LIMITS.RL_UPSTREAM_CALLER_DEVELOPMENT,
+  },
 };
 
 const secretScanReporter = {

@@ -1,17 +1,16 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
-import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { waitUntilOf } from "./background";
+import { readBody } from "./body";
 import { SessionCache } from "./cache/session-cache";
 import { ClerkClient } from "./clerk/client";
-import { type AppEnv, type Bindings, type GatewayConfig, loadConfig } from "./env";
-import { ApiError, internalError, invalidParam, notFound, payloadTooLarge, rateLimited } from "./errors";
-import { log, observe } from "./observability";
-import { limitOrThrow, RATE_LIMITS } from "./rate-limit";
+import { type AppEnv, loadConfig } from "./env";
+import { ApiError, internalError, invalidParam, notFound } from "./errors";
+import { gatewayRequestId, log, observe } from "./observability";
+import { guardUpstream } from "./rate-limit";
 import { JWKS_CACHE_CONTROL, jwks } from "./routes/jwks";
 import { me } from "./routes/me";
 import { pages } from "./routes/pages";
@@ -46,7 +45,7 @@ const wireServices = () =>
     const clerk = new ClerkClient(config, {
       stats: c.var.metrics.upstream,
       // Keeps the gateway's own calls under Clerk's Backend-API limit, which depends on the instance type.
-      beforeCall: () => guardUpstream(c.env, config),
+      beforeCall: () => guardUpstream(c, config),
     });
     const cache = new SessionCache(c.env.SESSION_CACHE, {
       freshSeconds: config.sessionCacheTtlSeconds,
@@ -62,22 +61,6 @@ const wireServices = () =>
   });
 
 /**
- * Clerk limits Backend-API calls per instance (1000 per 10 s in production, 100 in
- * development), so the guard is one key per instance, on the binding sized for its type.
- * A refused call never leaves the Worker; a cached read then degrades to STALE.
- */
-function guardUpstream(env: Bindings, config: GatewayConfig): Promise<void> {
-  const name = config.instanceType === "production" ? "RL_UPSTREAM_PRODUCTION" : "RL_UPSTREAM_DEVELOPMENT";
-  return limitOrThrow(
-    env[name],
-    `clerk-backend-api:${config.issuer}`,
-    (retryAfter) =>
-      rateLimited(retryAfter, "The gateway is holding its calls to Clerk under Clerk's rate limit; retry later"),
-    RATE_LIMITS[name].period,
-  );
-}
-
-/**
  * Authenticated (and error) responses must never be stored by a browser or a shared cache.
  * A successful response that declared itself public (the JWKS) keeps its own policy.
  */
@@ -91,7 +74,7 @@ const noStore = () =>
 export function createApp() {
   const app = new Hono<AppEnv>();
 
-  app.use(requestId());
+  app.use(gatewayRequestId());
   app.use(observe());
   app.use(noStore());
   app.use(secureHeaders());
@@ -107,24 +90,9 @@ export function createApp() {
       maxAge: 600,
     }),
   );
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw payloadTooLarge(MAX_BODY_BYTES);
-      },
-    }),
-  );
-  app.use(
-    "/webhooks/*",
-    bodyLimit({
-      maxSize: MAX_WEBHOOK_BODY_BYTES,
-      onError: () => {
-        throw payloadTooLarge(MAX_WEBHOOK_BODY_BYTES);
-      },
-    }),
-  );
+  // Bodies are read here, once, bounded; a cut body is a 400 (src/body.ts).
+  app.use("/v1/*", readBody(MAX_BODY_BYTES));
+  app.use("/webhooks/*", readBody(MAX_WEBHOOK_BODY_BYTES));
   app.use(wireServices());
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
@@ -160,7 +128,6 @@ export function createApp() {
 function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof HTTPException) {
-    if (error.status === 413) return payloadTooLarge(MAX_BODY_BYTES);
     if (error.status === 400) return invalidParam("body", "The request body is not valid JSON");
   }
   return internalError();

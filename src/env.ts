@@ -26,6 +26,12 @@ export interface Bindings {
   RL_UPSTREAM_PRODUCTION?: RateLimit;
   /** The same for a development instance (`pk_test_`), whose Clerk limit is ten times lower. */
   RL_UPSTREAM_DEVELOPMENT?: RateLimit;
+  /** The part of that budget reads may use (the rest is kept for writes), per instance type. */
+  RL_UPSTREAM_READS_PRODUCTION?: RateLimit;
+  RL_UPSTREAM_READS_DEVELOPMENT?: RateLimit;
+  /** One caller's share of that budget (per user, service key or address), per instance type. */
+  RL_UPSTREAM_CALLER_PRODUCTION?: RateLimit;
+  RL_UPSTREAM_CALLER_DEVELOPMENT?: RateLimit;
 
   /** secret: Backend API key, `sk_test_…` / `sk_live_…`. Required. */
   CLERK_SECRET_KEY?: string;
@@ -71,6 +77,8 @@ export interface Bindings {
   ALLOW_PENDING_SESSIONS?: string;
   /** var: a user revoking a session must have verified a first factor within this many minutes. Default 60; 0 turns the check off. */
   REVOKE_MAX_FACTOR_AGE_MINUTES?: string;
+  /** var: the longest `expires_in_seconds` a user may ask for when minting a token. Default 60 (Clerk's own session-token life); services keep Clerk's range. */
+  USER_TOKEN_MAX_SECONDS?: string;
 }
 
 /** The one environment type: bindings plus the per-request variables middleware sets. */
@@ -104,6 +112,7 @@ export interface GatewayConfig {
   sessionCacheStaleSeconds: number;
   allowPendingSessions: boolean;
   revokeMaxFactorAgeMinutes: number;
+  userTokenMaxSeconds: number;
   upstreamTimeoutMs: number;
   /** Proxy mode (ORIGIN_URL set), else undefined. */
   proxy: ProxyConfig | undefined;
@@ -278,6 +287,8 @@ export function parseConfig(env: Bindings): GatewayConfig {
     sessionCacheStaleSeconds: intSetting(env, "SESSION_CACHE_STALE_SECONDS", 3_600, 0, 7 * 86_400),
     allowPendingSessions: boolSetting(env, "ALLOW_PENDING_SESSIONS", false),
     revokeMaxFactorAgeMinutes: intSetting(env, "REVOKE_MAX_FACTOR_AGE_MINUTES", 60, 0, 525_600),
+    // At most six days: the longest lifetime the gateway accepts at all (src/auth/session-token.ts).
+    userTokenMaxSeconds: intSetting(env, "USER_TOKEN_MAX_SECONDS", 60, 30, 6 * 86_400),
     upstreamTimeoutMs: intSetting(env, "UPSTREAM_TIMEOUT_MS", 5_000, 50, 60_000),
     proxy: parseProxy(env),
     basePath: parseBasePath(env),

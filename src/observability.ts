@@ -16,6 +16,8 @@ export type RequestMetrics = {
   upstream: UpstreamStats;
   authFailure?: string;
   errorCode?: string;
+  /** The caller's own `X-Request-Id`, cleaned (clientRequestId): logged beside the gateway's, never instead of it. */
+  clientRequestId?: string;
 };
 
 export type AuditEvent = {
@@ -27,6 +29,28 @@ export type AuditEvent = {
   error_code?: string;
 };
 
+/** A caller's request id is kept for correlation only if it is short, printable and unambiguous. */
+const CLIENT_REQUEST_ID = /^[\w.:@/+=-]+$/;
+const MAX_CLIENT_REQUEST_ID = 64;
+
+export function clientRequestId(header: string | undefined): string | undefined {
+  const value = header?.trim().slice(0, MAX_CLIENT_REQUEST_ID);
+  return value && CLIENT_REQUEST_ID.test(value) ? value : undefined;
+}
+
+/**
+ * The request id in every log and audit line (and the `X-Request-Id` answered) is the
+ * gateway's own: a caller who could choose it could make its requests pass for another's in
+ * an audit trail. A caller's `X-Request-Id` is still logged, as `client_request_id`.
+ */
+export const gatewayRequestId = () =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const id = crypto.randomUUID();
+    c.set("requestId", id);
+    c.header("X-Request-Id", id);
+    await next();
+  });
+
 /** Seconds-precision wall time is all workerd exposes to a request; durations come from Date.now(). */
 export const observe = () =>
   createMiddleware<AppEnv>(async (c, next) => {
@@ -37,6 +61,8 @@ export const observe = () =>
       cacheMs: 0,
       upstream: newUpstreamStats(),
     };
+    const clientId = clientRequestId(c.req.header("X-Request-Id"));
+    if (clientId) metrics.clientRequestId = clientId;
     c.set("metrics", metrics);
     try {
       await next();
@@ -55,6 +81,7 @@ export const observe = () =>
       log("info", {
         msg: "request",
         request_id: c.get("requestId"),
+        ...(metrics.clientRequestId ? { client_request_id: metrics.clientRequestId } : {}),
         method: c.req.method,
         route: c.req.routePath || metrics.route,
         status: c.res.status,
@@ -79,6 +106,7 @@ export function audit(c: AuditContext, event: AuditEvent) {
   log("info", {
     msg: "audit",
     request_id: c.get("requestId") as string,
+    ...(metrics?.clientRequestId ? { client_request_id: metrics.clientRequestId } : {}),
     actor:
       principal?.kind === "user"
         ? { kind: "user", user_id: principal.userId, session_id: principal.sessionId }

@@ -147,7 +147,7 @@ interface Operation {
 }
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: "form_param_invalid: a parameter failed validation (meta.param_name names it)",
+  400: "form_param_invalid: a parameter failed validation (meta.param_name names it); request_body_incomplete: the body ended before it was complete",
   401: "authentication_invalid: no credential, or one that does not verify",
   403: "authorization_invalid or session_reverification_required",
   404: "resource_not_found (also for another user's session: existence is never revealed)",
@@ -254,7 +254,7 @@ export const OPERATIONS: readonly Operation[] = [
     tag: "Backend API",
     summary: "Refresh a session: a new token or cookies",
     description:
-      "Authenticated by the body's `expired_token` (signature, issuer, azp checked; not expiry), whose `sid` must be `{session_id}`, or by a service key.",
+      "Authenticated by the body's `expired_token` (signature, issuer, azp checked; not expiry), whose `sid` must be `{session_id}`, or by a service key. With `expired_token`, `request_origin` must be one of CLERK_AUTHORIZED_PARTIES, attempts are counted per session and address, and the owner's write allowance is spent only when Clerk accepts the refresh.",
     callers: ["refresh"],
     params: sessionParams,
     query: refreshQuery,
@@ -284,7 +284,8 @@ export const OPERATIONS: readonly Operation[] = [
     operationId: "createSessionToken",
     tag: "Backend API",
     summary: "Mint a session token",
-    description: "Users mint only for the session they are signed in with.",
+    description:
+      "Users mint only for the session they are signed in with, and `expires_in_seconds` at most USER_TOKEN_MAX_SECONDS (default 60).",
     callers: ["service", "user"],
     params: sessionParams,
     body: tokenBody,
@@ -297,7 +298,8 @@ export const OPERATIONS: readonly Operation[] = [
     operationId: "createTemplateToken",
     tag: "Backend API",
     summary: "Mint a JWT-template token",
-    description: "Users mint only for their current session, and only templates in JWT_TEMPLATES_ALLOWED.",
+    description:
+      "Users mint only for their current session, only templates in JWT_TEMPLATES_ALLOWED, and `expires_in_seconds` at most USER_TOKEN_MAX_SECONDS (default 60).",
     callers: ["service", "user"],
     params: templateParams,
     body: tokenBody,
@@ -330,7 +332,7 @@ export const OPERATIONS: readonly Operation[] = [
       description: "Accepted",
       schema: schemaOf(z.object({ received: z.literal(true), type: z.string(), applied: z.boolean() })),
     },
-    errors: [401, 409, 413, 500],
+    errors: [400, 401, 409, 413, 500],
   },
   {
     method: "get",

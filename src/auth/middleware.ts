@@ -5,6 +5,7 @@ import { waitUntilOf } from "../background";
 import { ClerkClient } from "../clerk/client";
 import type { AppEnv } from "../env";
 import { forbidden, rateLimited } from "../errors";
+import { endedLongLivedSession } from "../policies";
 import { limitOrThrow, RATE_LIMITS } from "../rate-limit";
 import type { KeyLookupDeps } from "./jwks";
 import type { Principal, UserPrincipal } from "./principal";
@@ -51,12 +52,18 @@ export const authenticate = (options: AuthOptions) =>
   });
 
 /** The credential in the request, or null. A malformed Authorization header is a failure, not an absence. */
-export function readCredential(c: Context): { value: string; via: "header" | "cookie" } | null | "malformed" {
+export function readCredential(
+  c: Context,
+): { value: string; via: "header" | "cookie" } | null | "malformed" | "ambiguous" {
   const header = c.req.header("Authorization");
   if (header !== undefined) {
     const match = BEARER.exec(header.trim());
     return match?.[1] ? { value: match[1], via: "header" } : "malformed";
   }
+  // Two `__session` cookies mean one was planted (a sibling subdomain can set a cookie for the
+  // parent domain): which one a parser picks is arbitrary, so neither is trusted.
+  const sessionCookies = (c.req.header("Cookie") ?? "").split(";").filter((p) => p.trim().startsWith("__session="));
+  if (sessionCookies.length > 1) return "ambiguous";
   const cookie = getCookie(c, "__session");
   return cookie ? { value: cookie, via: "cookie" } : null;
 }
@@ -66,6 +73,7 @@ export async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal> {
   const credential = readCredential(c);
   if (credential === null) return { kind: "anonymous" };
   if (credential === "malformed") return refuse(c, "malformed_authorization");
+  if (credential === "ambiguous") return refuse(c, "ambiguous_session_cookie");
 
   const started = Date.now();
   try {
@@ -81,6 +89,7 @@ export async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal> {
 
     const result = await checkSessionToken(credential.value, { config, kv: c.env.SESSION_CACHE, keys: keyDeps(c) });
     if (!result.ok) return refuse(c, result.reason);
+    if (await endedLongLivedSession(c, result.claims)) return refuse(c, "session_ended");
 
     const principal: Principal = {
       kind: "user",

@@ -19,6 +19,8 @@ export type RefusalReason =
   | "malformed_authorization"
   | "unknown_service_key"
   | "revoked"
+  | "session_ended"
+  | "ambiguous_session_cookie"
   | "sid_mismatch";
 
 type Public = { reason: string; message: string };
@@ -67,6 +69,20 @@ const PUBLIC: Record<RefusalReason, Public> = {
   revoked: {
     reason: "session_inactive",
     message: "The session is no longer active (signed out, ended or revoked): sign in again.",
+  },
+  // A long-lived token whose session Clerk no longer reports active: told as for a revocation.
+  session_ended: {
+    reason: "session_inactive",
+    message: "The session is no longer active (signed out, ended or revoked): sign in again.",
+  },
+  lifetime_too_long: {
+    reason: "token_lifetime_too_long",
+    message: "The session token was minted to live longer than this gateway accepts (6 days): mint a shorter one.",
+  },
+  ambiguous_session_cookie: {
+    reason: "session_cookie_ambiguous",
+    message:
+      "The request carries more than one __session cookie, so neither is trusted: clear the stale one, or send the token as `Authorization: Bearer <token>`.",
   },
   sid_mismatch: {
     reason: "session_mismatch",

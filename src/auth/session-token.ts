@@ -1,4 +1,5 @@
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
+import { REVOCATION_TTL_SECONDS } from "../cache/kv-schema";
 import { VERIFIED_TOKEN_MEMORY_MS, verifiedTokens } from "../cache/memory";
 import type { GatewayConfig } from "../env";
 import { ApiError, misconfigured } from "../errors";
@@ -17,6 +18,14 @@ import type { SessionClaims } from "./principal";
 export const SESSION_TOKEN_CATEGORY = "cl_B7d4PD111AAA";
 /** Clerk allows 5 s of clock skew; so does the gateway, and no more. */
 export const CLOCK_SKEW_SECONDS = 5;
+/** Clerk's session tokens live 60 s; a longer-lived one was minted on purpose (`expires_in_seconds`). */
+export const SESSION_TOKEN_LIFETIME_SECONDS = 60;
+/**
+ * The longest lifetime (`exp - iat`) the gateway accepts: a day short of how long a revocation
+ * marker is kept, so a revoked session's marker always outlives every token of it that could
+ * still verify (Clerk will mint up to ten years for a backend caller).
+ */
+export const MAX_TOKEN_LIFETIME_SECONDS = REVOCATION_TTL_SECONDS - 86_400;
 /** Real session tokens are about 1 KiB; anything far larger is refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 8_192;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -35,7 +44,8 @@ export type TokenRejection =
   | "missing_claim"
   | "bad_claim"
   | "azp_not_allowed"
-  | "session_pending";
+  | "session_pending"
+  | "lifetime_too_long";
 
 export type VerifyResult = { ok: true; claims: SessionClaims } | { ok: false; reason: TokenRejection };
 
@@ -115,6 +125,7 @@ export async function verifySessionToken(token: string, options: VerifyOptions):
   if (typeof sub !== "string" || !USER_ID.test(sub)) return fail("bad_claim");
   if (typeof sid !== "string" || !SESSION_ID.test(sid)) return fail("bad_claim");
   if (typeof iat !== "number" || iat > now / 1000 + CLOCK_SKEW_SECONDS) return fail("issued_in_future");
+  if ((payload.exp as number) - iat > MAX_TOKEN_LIFETIME_SECONDS) return fail("lifetime_too_long");
   if (azp !== undefined && (typeof azp !== "string" || !config.authorizedParties.includes(azp))) {
     return fail("azp_not_allowed");
   }

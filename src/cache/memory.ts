@@ -80,8 +80,14 @@ export function verifiedTokens(config: object): MemoryTtl<unknown> {
   return memo;
 }
 
+/** How long Clerk's answer on a session's status is believed, for tokens that outlive Clerk's 60 s. */
+export const SESSION_STATUS_MEMORY_MS = 10_000;
+/** Session statuses read from Clerk for long-lived tokens (src/policies.ts), by session id. */
+export const sessionStatusMemory = new MemoryTtl<string>(10_000);
+
 /** Test hook: forget everything this isolate remembers. */
 export function clearMemory(): void {
   sessionListMemory.clear();
   notRevokedMemory.clear();
+  sessionStatusMemory.clear();
 }

@@ -1,11 +1,12 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { readCredential } from "../auth/middleware";
 import type { SessionClaims } from "../auth/principal";
+import { type RefusalReason, refusal } from "../auth/refusals";
 import { checkSessionToken } from "../auth/session-check";
 import { waitUntilOf } from "../background";
 import { ClerkClient } from "../clerk/client";
 import { loadConfig } from "../env";
-import { ApiError, forbidden, rateLimited, unauthenticated } from "../errors";
+import { ApiError, forbidden, rateLimited } from "../errors";
 import { log } from "../observability";
 import { limitOrThrow, RATE_LIMITS } from "../rate-limit";
 import { type GatewayOptions, gatewayEnv } from "./bindings";
@@ -19,8 +20,11 @@ import { type GatewayOptions, gatewayEnv } from "./bindings";
  * here at once instead of for the minute its token stays valid.
  */
 
-/** Why a request is signed out: kept for logs and `debug()`, never sent to the caller. */
-export type SignedOutReason = "no_credential" | "not_a_session_token" | "rate_limited" | string;
+/**
+ * Why a request is signed out, as the gateway's own routes name it: kept for logs and
+ * `debug()`; `requireAuth()` tells the caller only what the gateway would (auth/refusals.ts).
+ */
+export type SignedOutReason = RefusalReason | "rate_limited";
 
 type OrgFields = {
   orgId: string | undefined;
@@ -112,8 +116,8 @@ export const requireAuth = (options: RequireAuthOptions = {}): MiddlewareHandler
     const auth = authByContext.get(c) ?? (await authenticate(c, {}));
     authByContext.set(c, auth);
     if (!auth.isAuthenticated) {
-      const refusal = auth.debug().reason === "rate_limited" ? tooManyFailures() : unauthenticated();
-      return respond(c, refusal);
+      const reason = auth.debug().reason;
+      return respond(c, reason === "rate_limited" ? tooManyFailures() : refusal(reason));
     }
     const needs: CheckAuthorizationParams = {};
     if (options.role !== undefined) needs.role = options.role;
@@ -136,9 +140,11 @@ async function authenticate(c: Context, options: GatewayOptions): Promise<AuthOb
   // A missing or malformed setting is the operator's error, not the caller's: it throws (500).
   const config = loadConfig(env);
   const credential = readCredential(c);
-  if (credential === null) return signedOut("no_credential");
+  if (credential === null) return signedOut("missing");
   if (credential === "malformed") return refuse(c, env.RL_AUTH_FAILURES, "malformed_authorization");
-  if (credential.value.split(".").length !== 3) return refuse(c, env.RL_AUTH_FAILURES, "not_a_session_token");
+  if (credential === "ambiguous") return refuse(c, env.RL_AUTH_FAILURES, "ambiguous_session_cookie");
+  // A gateway service key (or any other opaque bearer) is not a session token here.
+  if (credential.value.split(".").length !== 3) return refuse(c, env.RL_AUTH_FAILURES, "malformed");
 
   const result = await checkSessionToken(credential.value, {
     config,
@@ -155,8 +161,8 @@ async function authenticate(c: Context, options: GatewayOptions): Promise<AuthOb
 }
 
 /** A presented credential that failed: counted per client address like the gateway's own failures, and logged. */
-async function refuse(c: Context, limiter: RateLimit | undefined, reason: string): Promise<SignedOutAuthObject> {
-  let recorded = reason;
+async function refuse(c: Context, limiter: RateLimit | undefined, reason: RefusalReason): Promise<SignedOutAuthObject> {
+  let recorded: SignedOutReason = reason;
   try {
     await limitOrThrow(
       limiter,

@@ -12,9 +12,16 @@ import {
 import { authenticate, authenticateRefresh, resolvePrincipal } from "../auth/middleware";
 import type { Principal, UserPrincipal } from "../auth/principal";
 import type { AppEnv } from "../env";
-import { forbidden } from "../errors";
+import { forbidden, invalidParam } from "../errors";
 import { withAudit } from "../observability";
-import { limitUserWrites, requireRecentFirstFactor } from "../policies";
+import {
+  capUserTokenLifetime,
+  chargeOwnerForRefresh,
+  limitRefreshAttempts,
+  limitUserWrites,
+  requireRecentFirstFactor,
+} from "../policies";
+import { clientIp } from "../rate-limit";
 import { validate, validateJson } from "../validation";
 
 /**
@@ -81,33 +88,38 @@ sessions.get("/:session_id", validate("param", sessionParams), anyone, async (c)
 
 /**
  * Refresh is authenticated by the body's `expired_token` (Clerk's contract: the token of
- * the very session being refreshed, expired or not), or by a service key.
+ * the very session being refreshed, expired or not), or by a service key. Anyone who ever
+ * held an old token can send it, so such a refresh is charged to its address (attempts per
+ * session, and the upstream share) and spends the owner's write allowance only once Clerk has
+ * accepted it; its `request_origin`, which becomes the new token's `azp`, must be one of
+ * CLERK_AUTHORIZED_PARTIES (the gateway would refuse any other).
  */
 sessions.post(
   "/:session_id/refresh",
   validate("param", sessionParams),
   validate("query", refreshQuery),
   validateJson(refreshBody),
-  async (c, next) => {
-    const { session_id } = c.req.valid("param");
-    const body = c.req.valid("json");
-    if (c.req.header("Authorization") !== undefined) {
-      const principal = await resolvePrincipal(c);
-      if (principal.kind !== "service") throw forbidden("Refresh is authenticated by expired_token or a service key");
-      return next();
-    }
-    // Authenticated by the token itself (src/auth/middleware.ts); a failure counts against the caller's IP.
-    await authenticateRefresh(c, body.expired_token, session_id);
-    return next();
-  },
-  limitUserWrites(),
   async (c) => {
     const { session_id } = c.req.valid("param");
     const { suffixed_cookies } = c.req.valid("query");
     const body = c.req.valid("json");
+    let owner: string | undefined;
+    if (c.req.header("Authorization") !== undefined) {
+      const principal = await resolvePrincipal(c);
+      if (principal.kind !== "service") throw forbidden("Refresh is authenticated by expired_token or a service key");
+    } else {
+      // Authenticated by the token itself (src/auth/middleware.ts); a failure counts against the caller's IP.
+      c.set("upstreamCaller", `ip:${clientIp(c)}`);
+      owner = (await authenticateRefresh(c, body.expired_token, session_id)).userId;
+      if (!c.var.config.authorizedParties.includes(body.request_origin)) {
+        throw invalidParam("request_origin", "request_origin must be one of the gateway's authorized parties");
+      }
+      await limitRefreshAttempts(c, session_id);
+    }
     const refreshed = await withAudit(c, { action: "session.refresh", session_id }, () =>
       c.var.sessions.clerk.refreshSession(session_id, body, { suffixed_cookies }),
     );
+    if (owner) await chargeOwnerForRefresh(c, owner);
     return c.json(refreshed);
   },
 );
@@ -142,6 +154,7 @@ sessions.post(
     const { session_id } = c.req.valid("param");
     requireCurrentSession(c.var.principal, session_id);
     const body = c.req.valid("json");
+    capUserTokenLifetime(c, body.expires_in_seconds);
     const token = await withAudit(c, { action: "session.token", session_id }, () =>
       c.var.sessions.clerk.createSessionToken(session_id, bodyOrNone(body)),
     );
@@ -163,6 +176,7 @@ sessions.post(
       throw forbidden(`The JWT template "${template_name}" is not available to users`);
     }
     const body = c.req.valid("json");
+    capUserTokenLifetime(c, body.expires_in_seconds);
     const token = await withAudit(c, { action: "session.template_token", session_id, template: template_name }, () =>
       c.var.sessions.clerk.createTemplateToken(session_id, template_name, bodyOrNone(body)),
     );

@@ -47,9 +47,9 @@ useFreshWorld();
 
 describe("a missing or bad credential is a signed-out auth, never a throw", () => {
   const cases: Array<[string, () => Promise<Record<string, string>>, string]> = [
-    ["no credential", async () => ({}), "no_credential"],
+    ["no credential", async () => ({}), "missing"],
     ["a malformed Authorization header", async () => ({ Authorization: "Token abc" }), "malformed_authorization"],
-    ["a gateway service key", async () => bearer(TEST_SERVICE_KEYS[0]), "not_a_session_token"],
+    ["a gateway service key", async () => bearer(TEST_SERVICE_KEYS[0]), "malformed"],
     ["an expired token", async () => bearer(await expiredToken(SEED.sessions.aliceDesktop.id)), "expired"],
     [
       "a token from another issuer",
@@ -61,7 +61,7 @@ describe("a missing or bad credential is a signed-out auth, never a throw", () =
       async () => bearer(await tokenWith(SEED.sessions.aliceDesktop.id, { azp: "https://evil.example" })),
       "azp_not_allowed",
     ],
-    ["a garbage cookie", async () => ({ Cookie: "__session=not-a-token" }), "not_a_session_token"],
+    ["a garbage cookie", async () => ({ Cookie: "__session=not-a-token" }), "malformed"],
   ];
   for (const [name, headers, reason] of cases) {
     it(`${name}: public route sees userId null (reason ${reason}); requireAuth answers 401; no call to Clerk`, async () => {

@@ -52,10 +52,13 @@ describe("every response carries a request id and produces exactly one request l
     expect(lines.map((l) => l.status)).toEqual(responses.map((r) => r.status));
   });
 
-  it("keeps a caller's own X-Request-Id, so a trace spans the caller and the gateway", async () => {
+  it("logs a caller's own X-Request-Id beside the gateway's, so a trace spans both without the caller choosing the id", async () => {
     const response = await call("/nowhere", { headers: { "X-Request-Id": "caller-trace-0001" } });
-    expect(response.headers.get("X-Request-Id")).toBe("caller-trace-0001");
-    expect(requestLines()).toEqual([expect.objectContaining({ request_id: "caller-trace-0001", status: 404 })]);
+    const id = response.headers.get("X-Request-Id");
+    expect(id).not.toBe("caller-trace-0001");
+    expect(requestLines()).toEqual([
+      expect.objectContaining({ request_id: id, client_request_id: "caller-trace-0001", status: 404 }),
+    ]);
   });
 
   it("an unexpected error is a 500 in Clerk's envelope, logged once with its request id", async () => {

@@ -5,6 +5,7 @@ import { kvKeys } from "../../src/cache/kv-schema";
 import worker from "../../src/index";
 import { RATE_LIMITS } from "../../src/rate-limit";
 import wranglerToml from "../../wrangler.toml?raw";
+import { TEST_SERVICE_KEYS } from "../support/config";
 import { clearCalls, freshToken, SEED, signIn, upstreamCalls } from "../support/emulator";
 import { useFreshWorld } from "../support/fresh-world";
 import { type CallOptions, errorBody, gatewayRequest, kvJson, SERVICE_KEY } from "../support/gateway";
@@ -27,6 +28,10 @@ function limitedEnv(overrides: Record<string, unknown> = {}) {
     RL_AUTH_FAILURES: testEnv.RL_TEST_AUTH_FAILURES,
     RL_UPSTREAM_PRODUCTION: testEnv.RL_TEST_UPSTREAM_PRODUCTION,
     RL_UPSTREAM_DEVELOPMENT: testEnv.RL_TEST_UPSTREAM_DEVELOPMENT,
+    RL_UPSTREAM_READS_PRODUCTION: testEnv.RL_TEST_UPSTREAM_READS_PRODUCTION,
+    RL_UPSTREAM_READS_DEVELOPMENT: testEnv.RL_TEST_UPSTREAM_READS_DEVELOPMENT,
+    RL_UPSTREAM_CALLER_PRODUCTION: testEnv.RL_TEST_UPSTREAM_CALLER_PRODUCTION,
+    RL_UPSTREAM_CALLER_DEVELOPMENT: testEnv.RL_TEST_UPSTREAM_CALLER_DEVELOPMENT,
     ...overrides,
   };
 }
@@ -71,6 +76,17 @@ describe("wrangler.toml declares every limiter with the numbers the code assumes
     // Under Clerk's Backend-API limits (1000 / 10 s production, 100 / 10 s development).
     expect(RATE_LIMITS.RL_UPSTREAM_PRODUCTION.limit / RATE_LIMITS.RL_UPSTREAM_PRODUCTION.period).toBeLessThan(100);
     expect(RATE_LIMITS.RL_UPSTREAM_DEVELOPMENT.limit / RATE_LIMITS.RL_UPSTREAM_DEVELOPMENT.period).toBeLessThan(10);
+    // Reads leave a reserve for writes; one caller can fill neither the reads' pool nor the reserve;
+    // a user's allowed writes fit in one caller window.
+    for (const type of ["PRODUCTION", "DEVELOPMENT"] as const) {
+      const total = RATE_LIMITS[`RL_UPSTREAM_${type}`].limit;
+      const reads = RATE_LIMITS[`RL_UPSTREAM_READS_${type}`].limit;
+      const caller = RATE_LIMITS[`RL_UPSTREAM_CALLER_${type}`].limit;
+      expect(reads).toBeLessThan(total);
+      expect(caller).toBeLessThan(reads);
+      expect(caller).toBeLessThan(total - reads);
+      expect(caller).toBeGreaterThanOrEqual(RATE_LIMITS.RL_USER_WRITES.limit);
+    }
   });
 });
 
@@ -114,9 +130,9 @@ describe("per client IP: failed authentication", () => {
   });
 });
 
-describe("the upstream guard keeps the gateway under Clerk's Backend-API limit", () => {
-  it("a development instance stops at 90 calls per 10 s: the refused call never reaches Clerk, cached reads go STALE", async () => {
-    const { limit, period } = RATE_LIMITS.RL_UPSTREAM_DEVELOPMENT;
+describe("the upstream guard keeps the gateway under Clerk's Backend-API limit, shared out per caller", () => {
+  it("one caller's reads stop at its share (20 per 10 s on development): the refused call never reaches Clerk, its cached reads go STALE", async () => {
+    const { limit, period } = RATE_LIMITS.RL_UPSTREAM_CALLER_DEVELOPMENT;
     const token = await freshToken(SEED.sessions.aliceDesktop.id);
     expect((await send("/v1/me/sessions/active", { token })).headers.get("X-Cache")).toBe("MISS");
     const cached = await kvJson<{ fetched_at: number }>(kvKeys.activeSessions(SEED.users.alice.id));
@@ -124,9 +140,8 @@ describe("the upstream guard keeps the gateway under Clerk's Backend-API limit",
     // Windows roll over every 10 s: retry the whole exhaust-then-read sequence if one did mid-way.
     for (let round = 0; round < 3; round++) {
       await clearCalls();
-      const { passed, refused } = await untilLimited(limit, () =>
-        send(`/v1/sessions/${SEED.sessions.bobDesktop.id}`, { serviceKey: SERVICE_KEY }),
-      );
+      // The full device list is never cached: each read is a call to Clerk.
+      const { passed, refused } = await untilLimited(limit, () => send("/v1/me/sessions", { token }));
       expect(passed).toBeGreaterThanOrEqual(1);
       await expect429(refused, period);
       // Exactly the calls that were let through reached Clerk (GET reads are not retried on a 429 with Retry-After 10).
@@ -142,33 +157,100 @@ describe("the upstream guard keeps the gateway under Clerk's Backend-API limit",
       expect(stale.status).toBe(200);
       expect(stale.headers.get("X-Cache")).toBe("STALE");
       expect(await upstreamCalls()).toBe(passed);
+      // Another caller is untouched by alice's spending.
+      expect((await send(`/v1/sessions/${SEED.sessions.bobDesktop.id}`, { serviceKey: SERVICE_KEY })).status).toBe(200);
       return;
     }
     throw new Error("the guard's window rolled over in every round");
   }, 120_000);
 
-  it("a production instance (pk_live_) is guarded by the production binding, keyed per instance", async () => {
+  it("with the reads' pool spent, reads are refused but writes still reach Clerk (the reserve)", async () => {
+    const refuseAll = { limit: async () => ({ success: false }) };
+    const bindings = limitedEnv({ RL_UPSTREAM_READS_DEVELOPMENT: refuseAll });
+    const alice = await signIn("alice");
+    await clearCalls();
+    await expect429(
+      await send(`/v1/sessions/${SEED.sessions.bobDesktop.id}`, { serviceKey: SERVICE_KEY }, bindings),
+      RATE_LIMITS.RL_UPSTREAM_READS_DEVELOPMENT.period,
+    );
+    expect(await upstreamCalls()).toBe(0);
+    const revoke = await send(
+      `/v1/me/sessions/${alice.session_id}/revoke`,
+      { method: "POST", token: alice.token },
+      bindings,
+    );
+    expect(revoke.status).toBe(200);
+    expect(await upstreamCalls({ method: "POST", path: `/v1/sessions/${alice.session_id}/revoke` })).toBe(1);
+  });
+
+  it("each caller has its own share: a user, a service key, and an address for a refresh by expired_token", async () => {
     const seen: string[] = [];
-    const refuseAll = {
+    const recording = {
       limit: async ({ key }: { key: string }) => {
-        seen.push(key);
-        return { success: false };
+        seen.push(key.slice(key.indexOf("|") + 1));
+        return { success: true };
       },
     };
+    const bindings = limitedEnv({ RL_UPSTREAM_CALLER_DEVELOPMENT: recording });
+    const alice = await signIn("alice");
+    expect((await send("/v1/me/sessions", { token: alice.token }, bindings)).status).toBe(200);
+    expect(
+      (await send(`/v1/sessions/${alice.session_id}`, { serviceKey: TEST_SERVICE_KEYS[1] }, bindings)).status,
+    ).toBe(200);
+    const refresh = await send(
+      `/v1/sessions/${alice.session_id}/refresh`,
+      {
+        method: "POST",
+        headers: { "CF-Connecting-IP": "203.0.113.9" },
+        json: {
+          expired_token: alice.token,
+          refresh_token: alice.refresh_token,
+          request_origin: "http://localhost:8787",
+        },
+      },
+      bindings,
+    );
+    expect(refresh.status).toBe(200);
+    expect(seen).toEqual([`user:${alice.user_id}|read`, "service:1|read", "ip:203.0.113.9|write"]);
+  });
+
+  it("a production instance (pk_live_) is guarded by the production bindings: caller share, reads' pool, then the instance", async () => {
+    const seen: string[] = [];
+    const recording = (name: string, success: boolean) => ({
+      limit: async ({ key }: { key: string }) => {
+        seen.push(`${name} ${key}`);
+        return { success };
+      },
+    });
     const untouched = {
       limit: async () => {
-        throw new Error("the development binding must not be used for a production instance");
+        throw new Error("a development binding must not be used for a production instance");
       },
     };
     const bindings = limitedEnv({
       CLERK_PUBLISHABLE_KEY: `pk_live_${btoa("clerk.example.com$")}`,
-      RL_UPSTREAM_PRODUCTION: refuseAll,
+      RL_UPSTREAM_CALLER_PRODUCTION: recording("caller", true),
+      RL_UPSTREAM_READS_PRODUCTION: recording("reads", true),
+      RL_UPSTREAM_PRODUCTION: recording("instance", false),
       RL_UPSTREAM_DEVELOPMENT: untouched,
+      RL_UPSTREAM_READS_DEVELOPMENT: untouched,
+      RL_UPSTREAM_CALLER_DEVELOPMENT: untouched,
     });
     await clearCalls();
     const response = await send(`/v1/sessions/${SEED.sessions.bobDesktop.id}`, { serviceKey: SERVICE_KEY }, bindings);
     await expect429(response, RATE_LIMITS.RL_UPSTREAM_PRODUCTION.period);
-    expect(seen).toEqual(["clerk-backend-api:https://clerk.example.com"]);
+    const instance = "clerk-backend-api:https://clerk.example.com";
+    expect(seen).toEqual([`caller ${instance}|service:0|read`, `reads ${instance}|reads`, `instance ${instance}`]);
+    expect(await upstreamCalls()).toBe(0);
+    // A write skips the reads' pool.
+    seen.length = 0;
+    const write = await send(
+      `/v1/sessions/${SEED.sessions.bobDesktop.id}/revoke`,
+      { method: "POST", serviceKey: SERVICE_KEY },
+      bindings,
+    );
+    await expect429(write, RATE_LIMITS.RL_UPSTREAM_PRODUCTION.period);
+    expect(seen).toEqual([`caller ${instance}|service:0|write`, `instance ${instance}`]);
     expect(await upstreamCalls()).toBe(0);
   });
 });
