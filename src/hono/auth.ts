@@ -4,10 +4,12 @@ import type { SessionClaims } from "../auth/principal";
 import { type RefusalReason, refusal } from "../auth/refusals";
 import { checkSessionToken } from "../auth/session-check";
 import { waitUntilOf } from "../background";
+import { markRevoked } from "../cache/revocations";
 import { ClerkClient } from "../clerk/client";
 import { loadConfig } from "../env";
 import { ApiError, forbidden, rateLimited } from "../errors";
 import { log } from "../observability";
+import { endedSessionStatus } from "../policies";
 import { limitOrThrow, RATE_LIMITS } from "../rate-limit";
 import { type GatewayOptions, gatewayEnv } from "./bindings";
 
@@ -157,6 +159,20 @@ async function authenticate(c: Context, options: GatewayOptions): Promise<AuthOb
     },
   });
   if (!result.ok) return refuse(c, env.RL_AUTH_FAILURES, result.reason);
+  // A token minted to outlive Clerk's 60 s: its session's status is confirmed with Clerk, as on the gateway's routes.
+  let ended: string | null;
+  try {
+    ended = await endedSessionStatus(result.claims, {
+      config,
+      clerk: () => new ClerkClient(config),
+      recordEnded: (status) => markRevoked(env.SESSION_CACHE, result.claims.sid, status, "gateway"),
+    });
+  } catch {
+    // Clerk could not confirm it: such a token is never accepted unconfirmed, nor counted against its holder.
+    log("warn", { msg: "auth_signed_out", method: c.req.method, path: c.req.path, reason: "session_unconfirmed" });
+    return signedOut("session_ended");
+  }
+  if (ended) return refuse(c, env.RL_AUTH_FAILURES, "session_ended");
   return signedIn(result.claims, credential.value, () => new ClerkClient(config));
 }
 

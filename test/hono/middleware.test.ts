@@ -2,11 +2,20 @@ import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
+import { kvKeys } from "../../src/cache/kv-schema";
 import { clerkMiddleware, getAuth, requireAuth } from "../../src/hono";
 import { RATE_LIMITS } from "../../src/rate-limit";
 import { TEST_PUBLISHABLE_KEY, TEST_SERVICE_KEYS } from "../support/config";
-import { clearCalls, expiredToken, SEED, signIn, tokenWith, upstreamCalls } from "../support/emulator";
-import { useFreshWorld } from "../support/fresh-world";
+import {
+  clearCalls,
+  expiredToken,
+  SEED,
+  setSessionStatus,
+  signIn,
+  tokenWith,
+  upstreamCalls,
+} from "../support/emulator";
+import { coldIsolate, useFreshWorld } from "../support/fresh-world";
 
 /**
  * clerkMiddleware / getAuth / requireAuth on an app's own routes: signed-out auth (never a
@@ -119,6 +128,29 @@ describe("requireAuth: roles and permissions of the active organization", () => 
     expect((await get(target, "/invoices", bearer(admin))).status).toBe(403);
     // No organization at all: no role, no permission.
     expect((await get(target, "/admin", bearer(device.token))).status).toBe(403);
+  });
+});
+
+describe("a long-lived token's session is confirmed with Clerk, as on the gateway's routes", () => {
+  it("accepted while Clerk reports the session active; refused once it ended there, with no webhook", async () => {
+    const device = await signIn("bob");
+    const now = Math.floor(Date.now() / 1000);
+    // Minted to live an hour (expires_in_seconds): it outlives Clerk's 60 s, so its session is asked about.
+    const token = await tokenWith(device.session_id, { iat: now, nbf: now - 10, exp: now + 3_600 });
+    const target = app();
+    await clearCalls();
+    expect(await (await get(target, "/whoami", bearer(token))).json()).toMatchObject({ userId: SEED.users.bob.id });
+    expect(await upstreamCalls({ path: `/v1/sessions/${device.session_id}` })).toBe(1);
+
+    await setSessionStatus(device.session_id, "ended");
+    coldIsolate(); // past the isolate's memory of the status
+    const refused = await get(target, "/whoami", bearer(token));
+    expect(await refused.json()).toEqual({ userId: null, reason: "session_ended" });
+    // Recorded as the gateway records it: the next request is refused without asking Clerk again.
+    expect(await env.SESSION_CACHE.get(kvKeys.revoked(device.session_id))).not.toBeNull();
+    await clearCalls();
+    expect((await get(target, "/private", bearer(token))).status).toBe(401);
+    expect(await upstreamCalls()).toBe(0);
   });
 });
 
