@@ -12,6 +12,7 @@
 import type { CreateSessionBody, ListSessionsQuery, RefreshSessionBody, TokenBody } from "../src/api-schemas";
 import type { FapiActiveSession, FapiSession } from "../src/clerk/fapi";
 import type { Session } from "../src/clerk/schemas";
+import type { ClerkErrorBody } from "../src/errors";
 
 export type {
   CreateSessionBody,
@@ -28,7 +29,8 @@ export type Cookies = { object: "cookies"; cookies: string[] };
 export type PaginatedSessions = { data: Session[]; total_count: number };
 export type RevokeResponse = { response: FapiSession; client: null };
 
-export type ClerkError = { code: string; message: string; long_message: string; meta?: Record<string, unknown> };
+/** One error of Clerk's envelope, as the gateway sends it. */
+export type ClerkError = ClerkErrorBody;
 
 /** A credential: a Clerk session token (user) or a service key; a function is asked before every call. */
 export type Credential =

@@ -1,12 +1,12 @@
-import * as z from "zod/mini";
-import { SESSION_LIST_STATUSES } from "./clerk/schemas";
-import { CLIENT_ID, ORGANIZATION_ID, SESSION_ID, TEMPLATE_NAME, USER_ID } from "./ids";
-
 /**
+ * @module
  * The gateway's request schemas: the one source for validation (routes read them through
  * `validate(...)`), for the OpenAPI document (`src/openapi.ts`) and for the typed client's
  * request types (`client/`). Change a schema here and all three follow.
  */
+import * as z from "zod/mini";
+import { SESSION_LIST_STATUSES } from "./clerk/schemas";
+import { CLIENT_ID, ORGANIZATION_ID, SESSION_ID, TEMPLATE_NAME, USER_ID } from "./ids";
 
 const pattern = (regex: RegExp) => z.string().check(z.regex(regex));
 

@@ -7,8 +7,9 @@ import { waitUntilOf } from "./background";
 import { readBody } from "./body";
 import { SessionCache } from "./cache/session-cache";
 import { ClerkClient } from "./clerk/client";
-import { type AppEnv, loadConfig } from "./env";
-import { ApiError, internalError, invalidParam, notFound } from "./errors";
+import type { AppEnv } from "./context";
+import { loadConfig } from "./env";
+import { ApiError, internalError, invalidParam, misconfiguredSetting, notFound } from "./errors";
 import { gatewayRequestId, log, observe } from "./observability";
 import { guardUpstream } from "./rate-limit";
 import { JWKS_CACHE_CONTROL, jwks } from "./routes/jwks";
@@ -22,13 +23,6 @@ import { SessionService } from "./session-service";
 /** JSON bodies the API accepts are small; Clerk's webhook payloads carry a whole user. */
 export const MAX_BODY_BYTES = 16 * 1024;
 export const MAX_WEBHOOK_BODY_BYTES = 256 * 1024;
-
-declare module "hono" {
-  interface ContextVariableMap {
-    sessions: SessionService;
-    clerk: ClerkClient;
-  }
-}
 
 /** Loads (and caches) the configuration; a bad setting fails the request with a 500 naming it. */
 const configure = () =>
@@ -118,7 +112,10 @@ export function createApp() {
       });
     }
     const metrics = c.get("metrics");
-    if (metrics) metrics.errorCode = apiError.code;
+    if (metrics) {
+      metrics.errorCode = apiError.code;
+      metrics.setting = misconfiguredSetting(apiError);
+    }
     return c.json(apiError.toEnvelope(), apiError.status as 400, apiError.headers);
   });
 
@@ -127,8 +124,9 @@ export function createApp() {
 
 function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
-  if (error instanceof HTTPException) {
-    if (error.status === 400) return invalidParam("body", "The request body is not valid JSON");
+  // Hono's JSON parsing (the validators) throws this for a malformed body; bodyLimit throws ApiErrors itself.
+  if (error instanceof HTTPException && error.status === 400) {
+    return invalidParam("body", "The request body is not valid JSON");
   }
   return internalError();
 }

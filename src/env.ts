@@ -1,13 +1,340 @@
-import type { Principal } from "./auth/principal";
+/**
+ * @module
+ * The gateway's settings, each defined once in {@link SETTINGS}: its name, kind, default,
+ * description and parser. The configuration (`parseConfig`), the `Bindings` type, the
+ * README's configuration table and `.dev.vars.example` all follow this table (a test checks
+ * the last two). Names follow Clerk's own where Clerk has one (docs/design.md,
+ * "Configuration"); secrets are set with
+ * `wrangler secret put`. A bad setting is reported by name, never by value.
+ */
+import { isolateMap, jsonBytes } from "./cache/memory";
+import { type PublishableKeyInstance, parsePublishableKey } from "./clerk/keys";
 import { misconfigured } from "./errors";
-import type { RequestMetrics } from "./observability";
+import { TEMPLATE_NAME } from "./ids";
 import { parsePrefix } from "./proxy/paths";
 
+export type InstanceType = PublishableKeyInstance["instanceType"];
+
+/** Where a setting is set: `wrangler.toml` [vars], `wrangler secret put`, or either. */
+export type SettingKind = "var" | "secret" | "var/secret";
+
+export type Setting<T> = {
+  kind: SettingKind;
+  /** What the setting means, as the README's configuration table says it (markdown). */
+  description: string;
+  /** What an unset setting means, as the README's table says it ("required" when there is none). */
+  default: string;
+  /** The raw value (undefined when unset) to what the gateway uses; throws `misconfigured` naming the setting. */
+  parse: (raw: string | undefined, name: string) => T;
+};
+
+const setting = <T>(definition: Setting<T>): Setting<T> => definition;
+
+const DEFAULT_API_URL = "https://api.clerk.com";
+const DEFAULT_API_VERSION = "2026-05-12";
+/** A service key shorter than this is too easy to guess to guard a secret-key proxy. */
+const MIN_SERVICE_KEY_LENGTH = 20;
+/** A shared secret shorter than this is too easy to guess to be worth checking at the origin. */
+const MIN_ORIGIN_SECRET_LENGTH = 20;
+/** Backend-API resource names as Clerk spells them (`users`, `organization_memberships`, …). */
+const BAPI_RESOURCE = /^[a-z][a-z_]{1,63}$/;
+/** Served by the gateway itself: never forwarded as-is. */
+const OWN_RESOURCES: ReadonlySet<string> = new Set(["sessions", "me", "jwks"]);
+
+const trimmed = (raw: string | undefined): string | undefined => raw?.trim() || undefined;
+
+const list = (raw: string | undefined): string[] =>
+  (raw ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+
+/** `value` itself, unless it is set and does not match `pattern`. */
+function matching<V extends string | undefined>(value: V, name: string, pattern: RegExp, problem: string): V {
+  if (value !== undefined && !pattern.test(value)) throw misconfigured(name, problem);
+  return value;
+}
+
+function required(raw: string | undefined, name: string): string {
+  const value = trimmed(raw);
+  if (!value) throw misconfigured(name, "is missing");
+  return value;
+}
+
+const wholeNumber = (fallback: number, min: number, max: number) => (raw: string | undefined, name: string) => {
+  const value = trimmed(raw);
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) throw misconfigured(name, "must be a whole number");
+  const number = Number(value);
+  if (number < min || number > max) throw misconfigured(name, `must be between ${min} and ${max}`);
+  return number;
+};
+
+const flag = (fallback: boolean) => (raw: string | undefined, name: string) => {
+  const value = trimmed(raw);
+  if (value === undefined) return fallback;
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw misconfigured(name, 'must be "true" or "false"');
+};
+
 /**
- * Everything the Worker is given by the platform. Names follow Clerk's own where Clerk
- * has one (docs/design.md, "Configuration"); secrets are set with `wrangler secret put`.
+ * An http(s) URL with no query, fragment or credentials, as origin + path without a trailing
+ * slash (Clerk's API and a proxied origin may both sit under a path prefix).
  */
-export interface Bindings {
+function httpUrl(value: string, name: string, problem: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw misconfigured(name, problem);
+  }
+  const http = url.protocol === "https:" || url.protocol === "http:";
+  if (!http || url.search || url.hash || url.username || url.password) throw misconfigured(name, problem);
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, "");
+}
+
+function parseOrigin(value: string): string | null {
+  try {
+    const url = new URL(value);
+    if (url.origin === "null" || url.origin !== value.replace(/\/$/, "")) return null;
+    return url.origin;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Every setting the gateway reads, in the order the README lists them. Bindings that are
+ * not settings (KV, rate limiters, assets) are in `PlatformBindings` below.
+ */
+export const SETTINGS = {
+  CLERK_SECRET_KEY: setting({
+    kind: "secret",
+    description: "Backend API key (`sk_…`)",
+    default: "required",
+    parse: (raw, name) =>
+      matching(
+        required(raw, name),
+        name,
+        /^(sk_(test|live)_|test_|live_)\S+$/,
+        "is not a Clerk secret key (expected sk_test_… or sk_live_…)",
+      ),
+  }),
+  CLERK_PUBLISHABLE_KEY: setting({
+    kind: "var",
+    description: "`pk_…`; every token's `iss` must be the Frontend API it encodes",
+    default: "required",
+    parse: (raw, name) => {
+      const publishableKey = required(raw, name);
+      const instance = parsePublishableKey(publishableKey);
+      if (!instance) throw misconfigured(name, "is not a valid Clerk publishable key");
+      return { publishableKey, ...instance };
+    },
+  }),
+  CLERK_API_URL: setting({
+    kind: "var",
+    description: "Backend API origin",
+    default: `\`${DEFAULT_API_URL}\``,
+    parse: (raw, name) => httpUrl(trimmed(raw) ?? DEFAULT_API_URL, name, "is not an http(s) URL"),
+  }),
+  CLERK_API_VERSION: setting({
+    kind: "var",
+    description: "sent as `Clerk-API-Version`",
+    default: `\`${DEFAULT_API_VERSION}\``,
+    parse: (raw, name) =>
+      matching(trimmed(raw) ?? DEFAULT_API_VERSION, name, /^\d{4}-\d{2}-\d{2}$/, "must be a date like 2026-05-12"),
+  }),
+  CLERK_JWT_KEY: setting({
+    kind: "var/secret",
+    description: "PEM public key: verify with no JWKS fetch at all",
+    default: "JWKS from `{CLERK_API_URL}/v1/jwks`",
+    parse: (raw, name) =>
+      matching(
+        trimmed(raw),
+        name,
+        /^-----BEGIN PUBLIC KEY-----[\s\S]+-----END PUBLIC KEY-----$/,
+        "must be a PEM public key (-----BEGIN PUBLIC KEY-----)",
+      ),
+  }),
+  CLERK_AUTHORIZED_PARTIES: setting({
+    kind: "var",
+    description: "comma-separated origins: allowed `azp` values and CORS origins",
+    default: "none",
+    parse: (raw, name): readonly string[] =>
+      list(raw).map((entry) => {
+        const origin = parseOrigin(entry);
+        if (!origin) throw misconfigured(name, "must be comma-separated origins like https://app.example.com");
+        return origin;
+      }),
+  }),
+  CLERK_WEBHOOK_SIGNING_SECRET: setting({
+    kind: "secret",
+    description:
+      "`whsec_…` for `POST /webhooks/clerk`; checked when a webhook arrives, so only that route fails without it",
+    default: "webhooks answer 500 without it",
+    // Checked where it is used: a missing or bad webhook secret must not take down the other routes.
+    parse: (raw, name) => (): string =>
+      matching(required(raw, name), name, /^whsec_[A-Za-z0-9+/=]{16,}$/, "must be a Svix secret (whsec_…)"),
+  }),
+  GATEWAY_API_KEYS: setting({
+    kind: "secret",
+    description: "comma-separated service keys (≥ 20 characters each)",
+    default: "no services",
+    parse: (raw, name): readonly string[] => {
+      const keys = list(raw);
+      if (keys.some((key) => key.length < MIN_SERVICE_KEY_LENGTH || /\s/.test(key))) {
+        throw misconfigured(name, `entries must be at least ${MIN_SERVICE_KEY_LENGTH} characters without spaces`);
+      }
+      return keys;
+    },
+  }),
+  JWT_TEMPLATES_ALLOWED: setting({
+    kind: "var",
+    description: "comma-separated template names users may mint",
+    default: "none",
+    parse: (raw, name): ReadonlySet<string> => {
+      const names = list(raw);
+      if (names.some((template) => !TEMPLATE_NAME.test(template))) {
+        throw misconfigured(name, "must be comma-separated template names ([A-Za-z0-9_-], at most 64)");
+      }
+      return new Set(names);
+    },
+  }),
+  SESSION_CACHE_TTL_SECONDS: setting({
+    kind: "var",
+    description: "how long a cached active-session list is fresh; 0 turns the cache off",
+    default: "30",
+    // 0 means no cache at all: every active-session read goes to Clerk (used by `npm run bench`).
+    parse: wholeNumber(30, 0, 86_400),
+  }),
+  SESSION_CACHE_STALE_SECONDS: setting({
+    kind: "var",
+    description: "how much longer it may be served (`X-Cache: STALE`) while Clerk fails",
+    default: "3600",
+    parse: wholeNumber(3_600, 0, 7 * 86_400),
+  }),
+  UPSTREAM_TIMEOUT_MS: setting({
+    kind: "var",
+    description: "how long each call to Clerk may take",
+    default: "5000",
+    parse: wholeNumber(5_000, 50, 60_000),
+  }),
+  ALLOW_PENDING_SESSIONS: setting({
+    kind: "var",
+    description: "accept tokens of sessions with pending tasks",
+    default: "false",
+    parse: flag(false),
+  }),
+  REVOKE_MAX_FACTOR_AGE_MINUTES: setting({
+    kind: "var",
+    description: "first-factor age needed to remove another device; 0 turns it off",
+    default: "60",
+    parse: wholeNumber(60, 0, 525_600),
+  }),
+  USER_TOKEN_MAX_SECONDS: setting({
+    kind: "var",
+    description: "longest `expires_in_seconds` a user may mint (services keep Clerk's range)",
+    default: "60",
+    // At most six days: the longest lifetime the gateway accepts at all (src/auth/session-token.ts).
+    parse: wholeNumber(60, 30, 6 * 86_400),
+  }),
+  BAPI_PASSTHROUGH: setting({
+    kind: "var",
+    description:
+      "Backend-API resources forwarded to Clerk for services ([below](#pointing-the-whole-clerkbackend-client-at-the-gateway))",
+    default: "none",
+    parse: (raw, name): ReadonlySet<string> => {
+      const names = list(raw);
+      for (const resource of names) {
+        if (!BAPI_RESOURCE.test(resource)) {
+          throw misconfigured(name, "must be comma-separated Backend-API resource names like users,organizations");
+        }
+        if (OWN_RESOURCES.has(resource)) {
+          throw misconfigured(name, `must not name ${resource}, which the gateway serves itself`);
+        }
+      }
+      return new Set(names);
+    },
+  }),
+  ORIGIN_URL: setting({
+    kind: "var",
+    description:
+      "proxy mode ([below](#proxy-in-front-of-an-origin-origin_url)): every request the gateway does not serve itself is forwarded here after authentication",
+    default: "off",
+    parse: (raw, name) => {
+      const value = trimmed(raw);
+      return value && httpUrl(value, name, "must be an http(s) URL without query, fragment or credentials");
+    },
+  }),
+  PUBLIC_PATHS: setting({
+    kind: "var",
+    description:
+      "comma-separated path prefixes forwarded to `ORIGIN_URL` without authentication (matched segment by segment)",
+    default: "none",
+    parse: (raw, name): readonly (readonly string[])[] =>
+      list(raw).map((entry) => {
+        const segments = parsePrefix(entry);
+        if (!segments) {
+          throw misconfigured(
+            name,
+            "must be comma-separated paths like /public,/assets (not /; letters, digits and . _ ~ - only)",
+          );
+        }
+        return segments;
+      }),
+  }),
+  GATEWAY_BASE_PATH: setting({
+    kind: "var",
+    description: "a path prefix for the gateway's own routes (e.g. `/clerk`), so the origin can own `/v1/…`",
+    default: "none: the routes at the root",
+    parse: (raw, name): readonly string[] | undefined => {
+      const value = trimmed(raw);
+      if (!value || value === "/") return undefined;
+      const segments = parsePrefix(value);
+      if (!segments) throw misconfigured(name, "must be a path like /clerk (letters, digits and . _ ~ -)");
+      return segments;
+    },
+  }),
+  ORIGIN_SHARED_SECRET: setting({
+    kind: "secret",
+    description: "sent to the origin as `X-Gateway-Secret`, so it can tell a request came through the gateway",
+    default: "none",
+    parse: (raw, name) => {
+      const value = trimmed(raw);
+      if (value && (value.length < MIN_ORIGIN_SECRET_LENGTH || /\s/.test(value))) {
+        throw misconfigured(name, `must be at least ${MIN_ORIGIN_SECRET_LENGTH} characters without spaces`);
+      }
+      return value;
+    },
+  }),
+  ORIGIN_TIMEOUT_MS: setting({
+    kind: "var",
+    description: "how long the origin may take to send its response headers",
+    default: "30000",
+    parse: wholeNumber(30_000, 100, 300_000),
+  }),
+  ORIGIN_FORWARD_CREDENTIALS: setting({
+    kind: "var",
+    description:
+      "`false` removes the caller's Clerk credential (`Authorization`, `__session` cookies) before forwarding",
+    default: "true",
+    parse: flag(true),
+  }),
+  DEV_SIGN_IN_URL: setting({
+    kind: "var",
+    description:
+      "local only (`npm start` sets it): the Clerk emulator's origin, through which `/devices` signs seeded users in; ignored on `pk_live_` instances",
+    default: "none",
+    // Read by the pages, which ignore a value that is not a URL: it only ever turns a local convenience on.
+    parse: (raw) => trimmed(raw),
+  }),
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** Bindings the platform provides that are not settings. */
+export interface PlatformBindings {
   /** KV: active-session lists, revocation markers, JWKS, webhook ids (docs/kv-schema.md). */
   SESSION_CACHE: KVNamespace;
   /**
@@ -18,10 +345,6 @@ export interface Bindings {
   RL_USER_WRITES?: RateLimit;
   /** Failed authentication, per client IP. */
   RL_AUTH_FAILURES?: RateLimit;
-  /** Workers static assets: the /devices page, /docs and /openapi.json (public/, built by scripts/build-web.mjs). */
-  ASSETS?: Fetcher;
-  /** var, local only (`npm start`): the Clerk emulator's origin; the /devices page signs seeded users in through it. Ignored on production instances. */
-  DEV_SIGN_IN_URL?: string;
   /** The gateway's calls to Clerk, under Clerk's limit for a production instance (`pk_live_`). */
   RL_UPSTREAM_PRODUCTION?: RateLimit;
   /** The same for a development instance (`pk_test_`), whose Clerk limit is ten times lower. */
@@ -32,67 +355,14 @@ export interface Bindings {
   /** One caller's share of that budget (per user, service key or address), per instance type. */
   RL_UPSTREAM_CALLER_PRODUCTION?: RateLimit;
   RL_UPSTREAM_CALLER_DEVELOPMENT?: RateLimit;
-
-  /** secret: Backend API key, `sk_test_…` / `sk_live_…`. Required. */
-  CLERK_SECRET_KEY?: string;
-  /** var: `pk_test_…` / `pk_live_…`; the required token issuer is derived from it. Required. */
-  CLERK_PUBLISHABLE_KEY?: string;
-  /** var: Backend API origin, default https://api.clerk.com. */
-  CLERK_API_URL?: string;
-  /** var: sent as `Clerk-API-Version`, default 2026-05-12. */
-  CLERK_API_VERSION?: string;
-  /** var/secret: PEM public key for networkless verification; else the JWKS is fetched. */
-  CLERK_JWT_KEY?: string;
-  /** var: comma-separated origins: allowed `azp` values and CORS origins. */
-  CLERK_AUTHORIZED_PARTIES?: string;
-  /** secret: `whsec_…`, verifies `POST /webhooks/clerk`. */
-  CLERK_WEBHOOK_SIGNING_SECRET?: string;
-  /** secret: comma-separated keys that make a caller a backend service. */
-  GATEWAY_API_KEYS?: string;
-  /** var: comma-separated JWT template names users may mint. */
-  JWT_TEMPLATES_ALLOWED?: string;
-  /** var: seconds a cached active-session list counts as fresh. Default 30; 0 disables the cache (every read goes to Clerk). */
-  SESSION_CACHE_TTL_SECONDS?: string;
-  /** var: seconds past freshness a cached list may still be served when Clerk fails. Default 3600. */
-  SESSION_CACHE_STALE_SECONDS?: string;
-  /** var: milliseconds each call to Clerk may take before the gateway gives up on it. Default 5000. */
-  UPSTREAM_TIMEOUT_MS?: string;
-  /** var: proxy mode; every request the gateway does not serve itself is forwarded here after authentication. */
-  ORIGIN_URL?: string;
-  /** var: comma-separated path prefixes forwarded to ORIGIN_URL without authentication (matched segment by segment). */
-  PUBLIC_PATHS?: string;
-  /** var: a path prefix for the gateway's own routes (e.g. `/clerk`), so the origin can own `/v1/…`. */
-  GATEWAY_BASE_PATH?: string;
-  /** secret: sent to the origin as `X-Gateway-Secret`, so it can tell a request came through the gateway. */
-  ORIGIN_SHARED_SECRET?: string;
-  /** var: milliseconds the origin may take to send its response headers. Default 30000. */
-  ORIGIN_TIMEOUT_MS?: string;
-  /** var: "false" removes the caller's Clerk credential (`Authorization`, `__session` cookies) before forwarding. Default true. */
-  ORIGIN_FORWARD_CREDENTIALS?: string;
-  /** var: comma-separated Backend-API resources (`users`, `organizations`, …) forwarded to Clerk for services. */
-  BAPI_PASSTHROUGH?: string;
-  /** Optional Rate Limiting binding: requests forwarded to the origin, per user (per IP on public paths). */
+  /** Requests forwarded to the origin, per user (per IP on public paths). */
   RL_PROXY?: RateLimit;
-  /** var: "true" accepts tokens of sessions with pending tasks (`sts: "pending"`). Default false. */
-  ALLOW_PENDING_SESSIONS?: string;
-  /** var: a user revoking a session must have verified a first factor within this many minutes. Default 60; 0 turns the check off. */
-  REVOKE_MAX_FACTOR_AGE_MINUTES?: string;
-  /** var: the longest `expires_in_seconds` a user may ask for when minting a token. Default 60 (Clerk's own session-token life); services keep Clerk's range. */
-  USER_TOKEN_MAX_SECONDS?: string;
+  /** Workers static assets: the /devices page, /docs and /openapi.json (public/, built by scripts/build-web.mjs). */
+  ASSETS?: Fetcher;
 }
 
-/** The one environment type: bindings plus the per-request variables middleware sets. */
-export type AppEnv = {
-  Bindings: Bindings;
-  Variables: {
-    config: GatewayConfig;
-    principal: Principal;
-    metrics: RequestMetrics;
-    requestId: string;
-  };
-};
-
-export type InstanceType = "development" | "production";
+/** Everything the Worker is given: the platform's bindings and every setting, as the raw strings they arrive as. */
+export type Bindings = PlatformBindings & { [Name in SettingName]?: string };
 
 export interface GatewayConfig {
   secretKey: string;
@@ -105,7 +375,8 @@ export interface GatewayConfig {
   apiVersion: string;
   jwtKey: string | undefined;
   authorizedParties: readonly string[];
-  webhookSecret: string | undefined;
+  /** The webhook signing secret, checked on use: throws `misconfigured` when it is missing or malformed. */
+  webhookSecret: () => string;
   serviceKeys: readonly string[];
   templatesAllowed: ReadonlySet<string>;
   sessionCacheTtlSeconds: number;
@@ -133,21 +404,14 @@ export interface ProxyConfig {
   forwardCredentials: boolean;
 }
 
-export const DEFAULT_API_URL = "https://api.clerk.com";
-export const DEFAULT_API_VERSION = "2026-05-12";
-const TEMPLATE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-/** A service key shorter than this is too easy to guess to guard a secret-key proxy. */
-const MIN_SERVICE_KEY_LENGTH = 20;
+/** What the configuration middleware sets on each request. */
+export type ConfigVariables = { config: GatewayConfig };
 
-/** A shared secret shorter than this is too easy to guess to be worth checking at the origin. */
-const MIN_ORIGIN_SECRET_LENGTH = 20;
-/** Backend-API resource names as Clerk spells them (`users`, `organization_memberships`, …). */
-const BAPI_RESOURCE = /^[a-z][a-z_]{1,63}$/;
-/** Served by the gateway itself: never forwarded as-is. */
-const OWN_RESOURCES = new Set(["sessions", "me", "jwks"]);
+/** The parsed configuration of the current request. */
+export const configOf = (c: { var: ConfigVariables }): GatewayConfig => c.var.config;
 
 /** Parsed once per isolate per env object: config parsing stays off the hot path. */
-const parsed = new WeakMap<object, GatewayConfig>();
+const parsed = isolateMap<Bindings, GatewayConfig>("configs", jsonBytes);
 
 export function loadConfig(env: Bindings): GatewayConfig {
   const hit = parsed.get(env);
@@ -157,208 +421,54 @@ export function loadConfig(env: Bindings): GatewayConfig {
   return config;
 }
 
-const list = (value: string | undefined): string[] =>
-  (value ?? "")
-    .split(",")
-    .map((item) => item.trim())
-    .filter((item) => item.length > 0);
-
-function intSetting(env: Bindings, name: keyof Bindings, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  if (typeof raw !== "string" || !/^\d+$/.test(raw.trim())) throw misconfigured(name, "must be a whole number");
-  const value = Number(raw.trim());
-  if (value < min || value > max) throw misconfigured(name, `must be between ${min} and ${max}`);
-  return value;
-}
-
-function boolSetting(env: Bindings, name: keyof Bindings, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  if (raw === "true") return true;
-  if (raw === "false") return false;
-  throw misconfigured(name, 'must be "true" or "false"');
-}
-
-/**
- * Decodes a publishable key as Clerk's SDK does (`@clerk/shared/keys`):
- * `pk_(test|live)_` + base64(frontendApiHost + "$"), padding optional.
- */
-export function parsePublishableKey(key: string): { issuer: string; instanceType: InstanceType } | null {
-  const parts = key.split("_");
-  if (parts.length !== 3 || parts[0] !== "pk" || (parts[1] !== "test" && parts[1] !== "live")) return null;
-  let decoded: string;
-  try {
-    decoded = atob(parts[2] ?? "");
-  } catch {
-    return null;
-  }
-  if (!decoded.endsWith("$") || decoded.indexOf("$") !== decoded.length - 1) return null;
-  const host = decoded.slice(0, -1);
-  if (!host.includes(".") || !/^[a-z0-9.-]+(:\d+)?$/i.test(host)) return null;
-  return { issuer: `https://${host}`, instanceType: parts[1] === "live" ? "production" : "development" };
-}
-
-function parseOrigin(value: string): string | null {
-  try {
-    const url = new URL(value);
-    if (url.origin === "null" || url.origin !== value.replace(/\/$/, "")) return null;
-    return url.origin;
-  } catch {
-    return null;
-  }
-}
+const read = <Name extends SettingName>(env: Bindings, name: Name): ReturnType<(typeof SETTINGS)[Name]["parse"]> =>
+  SETTINGS[name].parse(env[name], name) as ReturnType<(typeof SETTINGS)[Name]["parse"]>;
 
 export function parseConfig(env: Bindings): GatewayConfig {
-  const secretKey = env.CLERK_SECRET_KEY?.trim();
-  if (!secretKey) throw misconfigured("CLERK_SECRET_KEY", "is missing");
-  if (!/^(sk_(test|live)_|test_|live_)\S+$/.test(secretKey)) {
-    throw misconfigured("CLERK_SECRET_KEY", "is not a Clerk secret key (expected sk_test_… or sk_live_…)");
-  }
-
-  const publishableKey = env.CLERK_PUBLISHABLE_KEY?.trim();
-  if (!publishableKey) throw misconfigured("CLERK_PUBLISHABLE_KEY", "is missing");
-  const instance = parsePublishableKey(publishableKey);
-  if (!instance) throw misconfigured("CLERK_PUBLISHABLE_KEY", "is not a valid Clerk publishable key");
-
-  const rawApiUrl = env.CLERK_API_URL?.trim() || DEFAULT_API_URL;
-  let apiUrl: string;
-  try {
-    const url = new URL(rawApiUrl);
-    if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error("scheme");
-    if (url.search || url.hash) throw new Error("query");
-    apiUrl = `${url.origin}${url.pathname}`.replace(/\/+$/, "");
-  } catch {
-    throw misconfigured("CLERK_API_URL", "is not an http(s) URL");
-  }
-
-  const apiVersion = env.CLERK_API_VERSION?.trim() || DEFAULT_API_VERSION;
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(apiVersion))
-    throw misconfigured("CLERK_API_VERSION", "must be a date like 2026-05-12");
-
-  const jwtKey = env.CLERK_JWT_KEY?.trim() || undefined;
-  if (jwtKey && !/^-----BEGIN PUBLIC KEY-----[\s\S]+-----END PUBLIC KEY-----$/.test(jwtKey)) {
-    throw misconfigured("CLERK_JWT_KEY", "must be a PEM public key (-----BEGIN PUBLIC KEY-----)");
-  }
-
-  const authorizedParties: string[] = [];
-  for (const entry of list(env.CLERK_AUTHORIZED_PARTIES)) {
-    const origin = parseOrigin(entry);
-    if (!origin)
-      throw misconfigured("CLERK_AUTHORIZED_PARTIES", "must be comma-separated origins like https://app.example.com");
-    authorizedParties.push(origin);
-  }
-
-  const webhookSecret = env.CLERK_WEBHOOK_SIGNING_SECRET?.trim() || undefined;
-  if (webhookSecret && !/^whsec_[A-Za-z0-9+/=]{16,}$/.test(webhookSecret)) {
-    throw misconfigured("CLERK_WEBHOOK_SIGNING_SECRET", "must be a Svix secret (whsec_…)");
-  }
-
-  const serviceKeys = list(env.GATEWAY_API_KEYS);
-  if (serviceKeys.some((key) => key.length < MIN_SERVICE_KEY_LENGTH || /\s/.test(key))) {
-    throw misconfigured(
-      "GATEWAY_API_KEYS",
-      `entries must be at least ${MIN_SERVICE_KEY_LENGTH} characters without spaces`,
-    );
-  }
+  const secretKey = read(env, "CLERK_SECRET_KEY");
+  const instance = read(env, "CLERK_PUBLISHABLE_KEY");
+  const serviceKeys = read(env, "GATEWAY_API_KEYS");
   if (serviceKeys.includes(secretKey)) {
     throw misconfigured("GATEWAY_API_KEYS", "must not contain the Clerk secret key");
   }
-
-  const templates = list(env.JWT_TEMPLATES_ALLOWED);
-  if (templates.some((name) => !TEMPLATE_NAME.test(name))) {
-    throw misconfigured("JWT_TEMPLATES_ALLOWED", "must be comma-separated template names ([A-Za-z0-9_-], at most 64)");
-  }
-
   return {
     secretKey,
-    publishableKey,
+    publishableKey: instance.publishableKey,
     issuer: instance.issuer,
     instanceType: instance.instanceType,
-    apiUrl,
-    apiVersion,
-    jwtKey,
-    authorizedParties,
-    webhookSecret,
+    apiUrl: read(env, "CLERK_API_URL"),
+    apiVersion: read(env, "CLERK_API_VERSION"),
+    jwtKey: read(env, "CLERK_JWT_KEY"),
+    authorizedParties: read(env, "CLERK_AUTHORIZED_PARTIES"),
+    webhookSecret: read(env, "CLERK_WEBHOOK_SIGNING_SECRET"),
     serviceKeys,
-    templatesAllowed: new Set(templates),
-    // 0 means no cache at all: every active-session read goes to Clerk (used by `npm run bench`).
-    sessionCacheTtlSeconds: intSetting(env, "SESSION_CACHE_TTL_SECONDS", 30, 0, 86_400),
-    sessionCacheStaleSeconds: intSetting(env, "SESSION_CACHE_STALE_SECONDS", 3_600, 0, 7 * 86_400),
-    allowPendingSessions: boolSetting(env, "ALLOW_PENDING_SESSIONS", false),
-    revokeMaxFactorAgeMinutes: intSetting(env, "REVOKE_MAX_FACTOR_AGE_MINUTES", 60, 0, 525_600),
-    // At most six days: the longest lifetime the gateway accepts at all (src/auth/session-token.ts).
-    userTokenMaxSeconds: intSetting(env, "USER_TOKEN_MAX_SECONDS", 60, 30, 6 * 86_400),
-    upstreamTimeoutMs: intSetting(env, "UPSTREAM_TIMEOUT_MS", 5_000, 50, 60_000),
+    templatesAllowed: read(env, "JWT_TEMPLATES_ALLOWED"),
+    sessionCacheTtlSeconds: read(env, "SESSION_CACHE_TTL_SECONDS"),
+    sessionCacheStaleSeconds: read(env, "SESSION_CACHE_STALE_SECONDS"),
+    allowPendingSessions: read(env, "ALLOW_PENDING_SESSIONS"),
+    revokeMaxFactorAgeMinutes: read(env, "REVOKE_MAX_FACTOR_AGE_MINUTES"),
+    userTokenMaxSeconds: read(env, "USER_TOKEN_MAX_SECONDS"),
+    upstreamTimeoutMs: read(env, "UPSTREAM_TIMEOUT_MS"),
     proxy: parseProxy(env),
-    basePath: parseBasePath(env),
-    bapiPassthrough: parsePassthrough(env),
+    basePath: read(env, "GATEWAY_BASE_PATH"),
+    bapiPassthrough: read(env, "BAPI_PASSTHROUGH"),
   };
 }
 
+/** The proxy's settings mean something only together, and only with an origin. */
 function parseProxy(env: Bindings): ProxyConfig | undefined {
-  const raw = env.ORIGIN_URL?.trim();
-  const secret = env.ORIGIN_SHARED_SECRET?.trim() || undefined;
-  if (!raw) {
+  const originUrl = read(env, "ORIGIN_URL");
+  if (!originUrl) {
     // Settings that only mean something with an origin are a mistake without one.
     if (list(env.PUBLIC_PATHS).length > 0) throw misconfigured("PUBLIC_PATHS", "needs ORIGIN_URL");
-    if (secret) throw misconfigured("ORIGIN_SHARED_SECRET", "needs ORIGIN_URL");
+    if (trimmed(env.ORIGIN_SHARED_SECRET)) throw misconfigured("ORIGIN_SHARED_SECRET", "needs ORIGIN_URL");
     return undefined;
-  }
-  let originUrl: string;
-  try {
-    const url = new URL(raw);
-    if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error("scheme");
-    if (url.search || url.hash || url.username || url.password) throw new Error("extra");
-    originUrl = `${url.origin}${url.pathname}`.replace(/\/+$/, "");
-  } catch {
-    throw misconfigured("ORIGIN_URL", "must be an http(s) URL without query, fragment or credentials");
-  }
-  const publicPaths = list(env.PUBLIC_PATHS).map((entry) => {
-    const segments = parsePrefix(entry);
-    if (!segments) {
-      throw misconfigured(
-        "PUBLIC_PATHS",
-        "must be comma-separated paths like /public,/assets (not /; letters, digits and . _ ~ - only)",
-      );
-    }
-    return segments;
-  });
-  if (secret && (secret.length < MIN_ORIGIN_SECRET_LENGTH || /\s/.test(secret))) {
-    throw misconfigured(
-      "ORIGIN_SHARED_SECRET",
-      `must be at least ${MIN_ORIGIN_SECRET_LENGTH} characters without spaces`,
-    );
   }
   return {
     originUrl,
-    publicPaths,
-    sharedSecret: secret,
-    timeoutMs: intSetting(env, "ORIGIN_TIMEOUT_MS", 30_000, 100, 300_000),
-    forwardCredentials: boolSetting(env, "ORIGIN_FORWARD_CREDENTIALS", true),
+    publicPaths: read(env, "PUBLIC_PATHS"),
+    sharedSecret: read(env, "ORIGIN_SHARED_SECRET"),
+    timeoutMs: read(env, "ORIGIN_TIMEOUT_MS"),
+    forwardCredentials: read(env, "ORIGIN_FORWARD_CREDENTIALS"),
   };
-}
-
-function parseBasePath(env: Bindings): readonly string[] | undefined {
-  const raw = env.GATEWAY_BASE_PATH?.trim();
-  if (!raw || raw === "/") return undefined;
-  const segments = parsePrefix(raw);
-  if (!segments) throw misconfigured("GATEWAY_BASE_PATH", "must be a path like /clerk (letters, digits and . _ ~ -)");
-  return segments;
-}
-
-function parsePassthrough(env: Bindings): ReadonlySet<string> {
-  const names = list(env.BAPI_PASSTHROUGH);
-  for (const name of names) {
-    if (!BAPI_RESOURCE.test(name)) {
-      throw misconfigured(
-        "BAPI_PASSTHROUGH",
-        "must be comma-separated Backend-API resource names like users,organizations",
-      );
-    }
-    if (OWN_RESOURCES.has(name)) {
-      throw misconfigured("BAPI_PASSTHROUGH", `must not name ${name}, which the gateway serves itself`);
-    }
-  }
-  return new Set(names);
 }

@@ -1,18 +1,15 @@
 /**
+ * @module
  * One error type for the whole gateway, rendered in Clerk's envelope so Clerk SDKs
  * surface gateway errors exactly as they surface Clerk's own (`ClerkAPIResponseError`).
  */
-export type ClerkErrorBody = {
-  code: string;
-  message: string;
-  long_message: string;
-  meta?: Record<string, unknown>;
-};
+import type * as z from "zod/mini";
+import type { ClerkError, ClerkErrors } from "./clerk/schemas";
 
-export type ClerkErrorEnvelope = {
-  errors: ClerkErrorBody[];
-  clerk_trace_id?: string;
-};
+/** One error as the gateway sends it: Clerk's shape, with `long_message` always present. */
+export type ClerkErrorBody = z.infer<typeof ClerkError> & { long_message: string };
+
+export type ClerkErrorEnvelope = Omit<z.infer<typeof ClerkErrors>, "errors"> & { errors: ClerkErrorBody[] };
 
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500 | 502 | 503 | 504;
 
@@ -21,11 +18,13 @@ export class ApiError extends Error {
   readonly errors: ClerkErrorBody[];
   readonly headers: Record<string, string>;
   readonly traceId: string | undefined;
+  /** Another attempt cannot change the outcome (Clerk refused the gateway's secret key): never retried. */
+  readonly final: boolean;
 
   constructor(
     status: number,
     errors: ClerkErrorBody[],
-    options: { headers?: Record<string, string>; traceId?: string; cause?: unknown } = {},
+    options: { headers?: Record<string, string>; traceId?: string; cause?: unknown; final?: boolean } = {},
   ) {
     super(errors[0]?.long_message ?? "Gateway error", { cause: options.cause });
     this.name = "ApiError";
@@ -33,6 +32,7 @@ export class ApiError extends Error {
     this.errors = errors;
     this.headers = options.headers ?? {};
     this.traceId = options.traceId;
+    this.final = options.final ?? false;
   }
 
   get code(): string {
@@ -96,6 +96,12 @@ export const misconfigured = (setting: string, problem: string) =>
   single(500, "internal_error", "Gateway misconfigured", `The gateway setting ${setting} ${problem}.`, {
     setting,
   });
+
+/** The setting a misconfiguration names (never its value), for the request log. */
+export function misconfiguredSetting(error: ApiError): string | undefined {
+  const setting = error.errors[0]?.meta?.setting;
+  return error.code === "internal_error" && typeof setting === "string" ? setting : undefined;
+}
 
 export const internalError = () =>
   single(500, "internal_error", "Internal error", "The gateway hit an unexpected error. It has been logged.");

@@ -1,4 +1,5 @@
 /**
+ * @module
  * Well-formed Clerk identifiers. Clerk's IDs are a prefix and a base62 KSUID (27
  * characters today); a little slack either way, but never a character that could
  * change the meaning of an upstream URL.

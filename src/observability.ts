@@ -1,12 +1,14 @@
-import { createMiddleware } from "hono/factory";
-import { newUpstreamStats, type UpstreamStats } from "./clerk/client";
-import type { AppEnv } from "./env";
-
 /**
+ * @module
  * One structured JSON log line per request, audit lines for revokes and token mints,
  * and `Server-Timing`. Nothing here ever sees a token or a key: only ids, kinds,
  * statuses and durations are recorded.
  */
+import { createMiddleware } from "hono/factory";
+import type { RequestIdVariables } from "hono/request-id";
+import type { AuthVariables } from "./auth/principal";
+import { newUpstreamStats, type UpstreamStats } from "./clerk/client";
+
 export type RequestMetrics = {
   route: string;
   startedAt: number;
@@ -16,6 +18,8 @@ export type RequestMetrics = {
   upstream: UpstreamStats;
   authFailure?: string;
   errorCode?: string;
+  /** The setting a misconfiguration names: the operator's first clue, logged without its value. */
+  setting?: string;
   /** The caller's own `X-Request-Id`, cleaned (clientRequestId): logged beside the gateway's, never instead of it. */
   clientRequestId?: string;
 };
@@ -28,6 +32,15 @@ export type AuditEvent = {
   status: number;
   error_code?: string;
 };
+
+/** What observe() sets on each request. */
+export type ObservabilityVariables = { metrics: RequestMetrics };
+
+/** The current request's metrics (set by observe(), first in the chain). */
+export const requestMetrics = (c: { var: ObservabilityVariables }): RequestMetrics => c.var.metrics;
+
+/** What the request log reads from the context: set by other middleware, absent when it did not run. */
+type LoggedVariables = Partial<AuthVariables> & Partial<ObservabilityVariables> & Partial<RequestIdVariables>;
 
 /** A caller's request id is kept for correlation only if it is short, printable and unambiguous. */
 const CLIENT_REQUEST_ID = /^[\w.:@/+=-]+$/;
@@ -44,7 +57,7 @@ export function clientRequestId(header: string | undefined): string | undefined 
  * an audit trail. A caller's `X-Request-Id` is still logged, as `client_request_id`.
  */
 export const gatewayRequestId = () =>
-  createMiddleware<AppEnv>(async (c, next) => {
+  createMiddleware<{ Variables: RequestIdVariables }>(async (c, next) => {
     const id = crypto.randomUUID();
     c.set("requestId", id);
     c.header("X-Request-Id", id);
@@ -53,7 +66,7 @@ export const gatewayRequestId = () =>
 
 /** Seconds-precision wall time is all workerd exposes to a request; durations come from Date.now(). */
 export const observe = () =>
-  createMiddleware<AppEnv>(async (c, next) => {
+  createMiddleware<{ Variables: ObservabilityVariables & LoggedVariables }>(async (c, next) => {
     const metrics: RequestMetrics = {
       route: "",
       startedAt: Date.now(),
@@ -77,10 +90,10 @@ export const observe = () =>
           `total;dur=${totalMs}`,
         ].join(", "),
       );
-      const principal = c.get("principal");
+      const principal = c.var.principal;
       log("info", {
         msg: "request",
-        request_id: c.get("requestId"),
+        request_id: c.var.requestId,
         ...(metrics.clientRequestId ? { client_request_id: metrics.clientRequestId } : {}),
         method: c.req.method,
         route: c.req.routePath || metrics.route,
@@ -91,6 +104,7 @@ export const observe = () =>
         ...(metrics.cache ? { cache: metrics.cache } : {}),
         ...(metrics.authFailure ? { auth_failure: metrics.authFailure } : {}),
         ...(metrics.errorCode ? { error_code: metrics.errorCode } : {}),
+        ...(metrics.setting ? { setting: metrics.setting } : {}),
         upstream_calls: metrics.upstream.calls,
         upstream_ms: metrics.upstream.ms,
         duration_ms: totalMs,
@@ -98,14 +112,13 @@ export const observe = () =>
     }
   });
 
-type AuditContext = { get: (key: "principal" | "requestId" | "metrics") => unknown };
+type AuditContext = { var: LoggedVariables };
 
 export function audit(c: AuditContext, event: AuditEvent) {
-  const principal = c.get("principal") as AppEnv["Variables"]["principal"] | undefined;
-  const metrics = c.get("metrics") as RequestMetrics | undefined;
+  const { principal, metrics } = c.var;
   log("info", {
     msg: "audit",
-    request_id: c.get("requestId") as string,
+    request_id: c.var.requestId,
     ...(metrics?.clientRequestId ? { client_request_id: metrics.clientRequestId } : {}),
     actor:
       principal?.kind === "user"

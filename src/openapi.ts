@@ -1,3 +1,11 @@
+/**
+ * @module
+ * The gateway's OpenAPI 3.1 document, built from the very zod schemas the routes validate
+ * with (`api-schemas.ts`) and Clerk's response shapes (`clerk/schemas.ts`). It is built at
+ * build time (`scripts/build-web.mjs` writes `public/openapi.json`, served as a static asset),
+ * so the JSON Schema generator never ships in the Worker; test/openapi.test.ts checks that the
+ * served file is what this module builds today and that it lists exactly the app's routes.
+ */
 import * as z from "zod/mini";
 import {
   createBody,
@@ -10,15 +18,8 @@ import {
   templateParams,
   tokenBody,
 } from "./api-schemas";
-import { ClerkErrors, Cookies, Jwks, SESSION_STATUSES, Session, SessionActivity, Token } from "./clerk/schemas";
-
-/**
- * The gateway's OpenAPI 3.1 document, built from the very zod schemas the routes validate
- * with (`api-schemas.ts`) and Clerk's response shapes (`clerk/schemas.ts`). It is built at
- * build time (`scripts/build-web.mjs` writes `public/openapi.json`, served as a static asset),
- * so the JSON Schema generator never ships in the Worker; test/openapi.test.ts checks that the
- * served file is what this module builds today and that it lists exactly the app's routes.
- */
+import { FapiActiveSession, FapiSession } from "./clerk/fapi";
+import { ClerkErrors, Cookies, Jwks, Session, SessionActivity, Token } from "./clerk/schemas";
 
 type Json = Record<string, unknown>;
 type Method = "get" | "post";
@@ -31,32 +32,6 @@ const schemaOf = (schema: z.ZodMiniType): Json => {
 };
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-
-/** FAPI shapes the `/v1/me` routes return (see clerk/fapi.ts, which builds them). */
-const fapiBase = {
-  object: z.literal("session"),
-  id: z.string(),
-  status: z.enum(SESSION_STATUSES),
-  expire_at: z.number(),
-  abandon_at: z.number(),
-  last_active_at: z.number(),
-  last_active_token: z.null(),
-  actor: z.nullable(z.record(z.string(), z.unknown())),
-  tasks: z.nullable(z.array(z.object({ key: z.string() }))),
-};
-const FapiActiveSession = z.object({
-  ...fapiBase,
-  latest_activity: z.optional(SessionActivity),
-  user: z.null(),
-});
-const FapiSession = z.object({
-  ...fapiBase,
-  last_active_organization_id: z.nullable(z.string()),
-  public_user_data: z.null(),
-  factor_verification_age: z.array(z.number()),
-  created_at: z.number(),
-  updated_at: z.number(),
-});
 
 const COMPONENTS: Record<string, z.ZodMiniType> = {
   Session,

@@ -2,18 +2,23 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { SessionClaims } from "./auth/principal";
 import { SESSION_TOKEN_LIFETIME_SECONDS } from "./auth/session-token";
-import { SESSION_STATUS_MEMORY_MS, sessionStatusMemory } from "./cache/memory";
+import { isolateMap, SESSION_STATUS_MEMORY_MS } from "./cache/memory";
 import { markRevoked } from "./cache/revocations";
 import { ClerkClient } from "./clerk/client";
-import type { AppEnv, GatewayConfig } from "./env";
+import type { AppEnv } from "./context";
+import type { GatewayConfig } from "./env";
 import { ApiError, invalidParam, rateLimited } from "./errors";
 import { clientIp, guardUpstream, limitOrThrow, RATE_LIMITS } from "./rate-limit";
 
 /**
+ * @module
  * Policies that sit between authentication and the operation: per-user abuse limits on
  * writes, the recent-verification rule for removing another device, and the rules that keep
  * long-lived tokens from outliving their session.
  */
+
+/** Session statuses read from Clerk for long-lived tokens, by session id (see endedLongLivedSession). */
+const sessionStatusMemory = isolateMap<string, string>("sessionStatuses", (status) => status.length);
 
 const userWritesRefused = (retryAfter: number) =>
   rateLimited(retryAfter, "Too many session changes for this user; retry later");

@@ -1,8 +1,10 @@
 import type { Context } from "hono";
-import type { AppEnv, GatewayConfig } from "./env";
+import type { AppEnv } from "./context";
+import type { GatewayConfig } from "./env";
 import { type ApiError, rateLimited } from "./errors";
 
 /**
+ * @module
  * The gateway's abuse limits, on the Workers Rate Limiting binding. These numbers are the
  * ones declared in wrangler.toml (`[[ratelimits]]`; a test checks the two agree), so the
  * `Retry-After` the gateway sends can be derived from the binding's period.

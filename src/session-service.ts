@@ -6,6 +6,12 @@ import type { Session } from "./clerk/schemas";
 import { ApiError, notFound } from "./errors";
 import { log } from "./observability";
 
+/** What the app's service wiring sets on each request. */
+export type SessionServiceVariables = { sessions: SessionService };
+
+/** The session operations of the current request. */
+export const sessionServiceOf = (c: { var: SessionServiceVariables }): SessionService => c.var.sessions;
+
 /**
  * Session operations that need both Clerk and the cache, shared by the browser (/v1/me)
  * and backend (/v1/sessions) routes: ownership checks that never reveal another user's

@@ -1,13 +1,14 @@
+/**
+ * @module
+ * Every route validates its input here, before anything else happens, and reads it
+ * back only through `c.req.valid(...)`. A failure is Clerk's `form_param_invalid`
+ * naming the parameter.
+ */
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import type * as z from "zod/mini";
 import { invalidParam } from "./errors";
 
-/**
- * Every route validates its input here, before anything else happens, and reads it
- * back only through `c.req.valid(...)`. A failure is Clerk's `form_param_invalid`
- * naming the parameter.
- */
 export const validate = <Target extends keyof ValidationTargets, Schema extends z.ZodMiniType>(
   target: Target,
   schema: Schema,
@@ -37,20 +38,6 @@ function describe(param: string, issue: z.core.$ZodIssue | undefined): string {
       return `${param} is invalid`;
   }
 }
-
-// The schemas themselves live in api-schemas.ts, shared with the OpenAPI document and the client.
-export {
-  boolParam,
-  clientId,
-  intParam,
-  meQuery,
-  organizationId,
-  sessionId,
-  sessionParams,
-  templateName,
-  templateParams,
-  userId,
-} from "./api-schemas";
 
 const JSON_MEDIA_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 

@@ -1,9 +1,9 @@
-import { build } from "esbuild";
 import type { TestProject } from "vitest/node";
 import { buildWeb } from "../scripts/build-web.mjs";
 import { validateOpenApi } from "../scripts/validate-openapi.mjs";
 import { quietInjectedDrops } from "./support/quiet-faults";
 import { leakFindings } from "./support/secret-scan";
+import { bundleWorker } from "./support/worker-bundle";
 
 export interface OpenApiValidation {
   valid: boolean;
@@ -25,20 +25,7 @@ declare module "vitest" {
 export default async function setup(project: TestProject) {
   leakFindings().length = 0;
   const restoreOutput = [quietInjectedDrops(process.stdout), quietInjectedDrops(process.stderr)];
-  await Promise.all([
-    build({
-      entryPoints: ["emulator/src/index.ts"],
-      bundle: true,
-      format: "esm",
-      platform: "neutral",
-      target: "es2022",
-      conditions: ["workerd", "worker", "browser"],
-      mainFields: ["browser", "module", "main"],
-      outfile: "emulator/dist/index.js",
-      logLevel: "warning",
-    }),
-    buildWeb(),
-  ]);
+  await Promise.all([bundleWorker("emulator/src/index.ts", "emulator/dist/index.js"), buildWeb()]);
   project.provide("openapiValidation", await validateOpenApi());
 
   // Teardown: any secret in any log line or gateway response of the whole run fails the run,

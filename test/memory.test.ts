@@ -3,12 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { CLOCK_SKEW_SECONDS } from "../src/auth/session-token";
 import { kvKeys } from "../src/cache/kv-schema";
-import {
-  MemoryTtl,
-  REVOCATION_NEGATIVE_MEMORY_MS,
-  SESSION_LIST_MEMORY_MS,
-  sessionListMemory,
-} from "../src/cache/memory";
+import { BoundedMap, REVOCATION_NEGATIVE_MEMORY_MS, registeredMap, SESSION_LIST_MEMORY_MS } from "../src/cache/memory";
 import type { Bindings } from "../src/env";
 import { clearCalls, emulatorCalls, freshToken, SEED, signIn, tokenWith } from "./support/emulator";
 import { useFreshWorld } from "./support/fresh-world";
@@ -25,9 +20,15 @@ const listCalls = async () => (await emulatorCalls()).filter((c) => c.path === "
 
 useFreshWorld();
 
-describe("MemoryTtl", () => {
+const sessionListMemory = () => {
+  const map = registeredMap("sessionLists");
+  if (!map) throw new Error("the session-list memory is not registered");
+  return map;
+};
+
+describe("BoundedMap", () => {
   it("forgets entries after their time and evicts the oldest beyond its size", () => {
-    const memo = new MemoryTtl<number>(2);
+    const memo = new BoundedMap<string, number>("test", { maxEntries: 2, maxBytes: 1_000_000 }, () => 8);
     memo.set("a", 1, 100, 1_000);
     expect(memo.get("a", 1_099)).toBe(1);
     expect(memo.get("a", 1_100)).toBeUndefined();
@@ -95,11 +96,11 @@ describe("the session-list memory never serves beyond KV freshness", () => {
     const key = kvKeys.activeSessions(SEED.users.alice.id);
     const entry = (await env.SESSION_CACHE.get(key, "json")) as { fetched_at: number };
     await env.SESSION_CACHE.put(key, JSON.stringify({ ...entry, fetched_at: Date.now() - 30_000 + 300 }));
-    sessionListMemory.clear();
+    sessionListMemory().clear();
 
     const hit = await call(ACTIVE, { token });
     expect(hit.headers.get("X-Cache")).toBe("HIT");
-    expect(sessionListMemory.size).toBe(1);
+    expect(sessionListMemory().size).toBe(1);
     await clearCalls();
     await sleep(400);
     expect(400).toBeLessThan(SESSION_LIST_MEMORY_MS); // still in memory, no longer fresh

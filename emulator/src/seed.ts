@@ -334,13 +334,29 @@ export interface SeedSessionRef {
   refresh_token: string;
 }
 
-export interface SeedUserRef {
+/** Who a user is: what the seed fixes, and what the emulator's user record starts from. */
+export interface UserIdentity {
   id: string;
   first_name: string;
   last_name: string;
   username: string;
   email_address: string;
   email_address_id: string;
+}
+
+/** A seeded user's identity, the same in the store and in the test-facing seed references. */
+export function seedIdentity(u: SeedUserDef): UserIdentity {
+  return {
+    id: seedId("user", u.key),
+    first_name: u.first_name,
+    last_name: u.last_name,
+    username: u.username,
+    email_address: u.email_address,
+    email_address_id: seedId("idn", u.key),
+  };
+}
+
+export interface SeedUserRef extends UserIdentity {
   /** Session IDs of this user, in seed order. */
   session_ids: string[];
 }
@@ -367,12 +383,7 @@ function buildSeedRefs() {
   for (const u of SEED_USER_DEFS) {
     const userId = seedId("user", u.key);
     users[u.key as SeedUserKey] = {
-      id: userId,
-      first_name: u.first_name,
-      last_name: u.last_name,
-      username: u.username,
-      email_address: u.email_address,
-      email_address_id: seedId("idn", u.key),
+      ...seedIdentity(u),
       session_ids: u.sessions.map((s) => seedId("sess", s.key)),
     };
     for (const s of u.sessions) {

@@ -6,7 +6,15 @@
  * "now" is read on the first request instead, and seeded timestamps are relative to it.
  */
 import { seedId } from "./ids";
-import { type DeviceInfo, type JwtTemplateDef, SEED_TEMPLATES, SEED_USER_DEFS, seedRefreshToken } from "./seed";
+import {
+  type DeviceInfo,
+  type JwtTemplateDef,
+  SEED_TEMPLATES,
+  SEED_USER_DEFS,
+  seedIdentity,
+  seedRefreshToken,
+  type UserIdentity,
+} from "./seed";
 import type { SessionActivityJSON, SessionJSON } from "./types";
 
 const MINUTE_MS = 60_000;
@@ -16,13 +24,7 @@ export const SESSION_LIFETIME_MS = 7 * DAY_MS;
 /** Inactivity window after which Clerk marks a session abandoned. */
 export const SESSION_ABANDON_MS = 30 * DAY_MS;
 
-export interface UserRecord {
-  id: string;
-  first_name: string;
-  last_name: string;
-  username: string;
-  email_address: string;
-  email_address_id: string;
+export interface UserRecord extends UserIdentity {
   created_at: number;
   updated_at: number;
   last_sign_in_at: number | null;
@@ -74,12 +76,7 @@ function seedStore(now: number, defaultAzp: string): Store {
     const lastActive = u.sessions.length ? Math.min(...u.sessions.map((s) => s.lastActiveMinutesAgo)) : null;
     const lastSignIn = u.sessions.length ? Math.min(...u.sessions.map((s) => s.createdMinutesAgo)) : null;
     store.users.set(userId, {
-      id: userId,
-      first_name: u.first_name,
-      last_name: u.last_name,
-      username: u.username,
-      email_address: u.email_address,
-      email_address_id: seedId("idn", u.key),
+      ...seedIdentity(u),
       created_at: ago(u.createdMinutesAgo),
       updated_at: ago(lastSignIn ?? u.createdMinutesAgo),
       last_sign_in_at: lastSignIn === null ? null : ago(lastSignIn),

@@ -1,27 +1,24 @@
 /** Clerk's JSON shapes as the emulator emits them (BAPI 2026-05-12 unless noted). */
 
-export const SESSION_STATUSES = [
-  "active",
-  "revoked",
-  "ended",
-  "expired",
-  "removed",
-  "abandoned",
-  "replaced",
-  "pending",
-] as const;
-export type SessionStatus = (typeof SESSION_STATUSES)[number];
+/**
+ * `Session.status`, in the order of Clerk's enum, each with the webhook event that a change
+ * to it announces, if Clerk has one (webhooks 2025-04-15).
+ */
+const STATUS_EVENTS = {
+  active: null,
+  revoked: "session.revoked",
+  ended: "session.ended",
+  expired: null,
+  removed: "session.removed",
+  abandoned: null,
+  replaced: null,
+  pending: "session.pending",
+} as const satisfies Record<string, SessionEventType | null>;
+export type SessionStatus = keyof typeof STATUS_EVENTS;
+export const SESSION_STATUSES = Object.keys(STATUS_EVENTS) as SessionStatus[];
 
-/** The `status` filter of `GET /v1/sessions`: Clerk's enum has no `pending`. */
-export const SESSION_LIST_STATUSES = [
-  "abandoned",
-  "active",
-  "ended",
-  "expired",
-  "removed",
-  "replaced",
-  "revoked",
-] as const;
+/** The `status` filter of `GET /v1/sessions`: every status but `pending`, in Clerk's (alphabetical) order. */
+export const SESSION_LIST_STATUSES: readonly SessionStatus[] = SESSION_STATUSES.filter((s) => s !== "pending").sort();
 
 /** `SessionActivityResponse`. */
 export interface SessionActivityJSON extends DeviceInfo {
@@ -158,16 +155,5 @@ export type SessionEventType = (typeof SESSION_EVENT_TYPES)[number];
 
 /** The event a status change announces, if Clerk has one for it. */
 export function eventForStatus(status: SessionStatus): SessionEventType | null {
-  switch (status) {
-    case "pending":
-      return "session.pending";
-    case "ended":
-      return "session.ended";
-    case "removed":
-      return "session.removed";
-    case "revoked":
-      return "session.revoked";
-    default:
-      return null;
-  }
+  return STATUS_EVENTS[status];
 }

@@ -1,15 +1,18 @@
-import { importJWK, importSPKI } from "jose";
-import { readStoredJwks, storeJwks } from "../cache/jwks-store";
-import type { ClerkClient } from "../clerk/client";
-import type { Jwks } from "../clerk/schemas";
-import { ApiError, unauthenticated, upstreamUnavailable } from "../errors";
-
 /**
+ * @module
  * Clerk's signing keys for this isolate: memory first, then KV (shared by all isolates),
  * then Clerk. An unknown `kid` triggers at most one fetch from Clerk per interval per
  * isolate, so tokens with made-up `kid`s cannot be turned into a flood of calls to Clerk;
  * concurrent fetches share one call; keys already known keep working while Clerk is down.
  */
+import { importJWK, importSPKI } from "jose";
+import { readStoredJwks, storeJwks } from "../cache/jwks-store";
+import { fixedBytes, isolateMap } from "../cache/memory";
+import type { ClerkClient } from "../clerk/client";
+import type { Jwks } from "../clerk/schemas";
+import { ApiError, unauthenticated, upstreamUnavailable } from "../errors";
+
+/** An unknown `kid` makes this isolate ask Clerk for keys at most once per this interval. */
 export const UNKNOWN_KID_REFETCH_INTERVAL_MS = 30_000;
 /** Known keys are refreshed in the background after this long, so a retired key stops working. */
 export const JWKS_REFRESH_AFTER_MS = 60 * 60_000;
@@ -144,7 +147,8 @@ export class JwksKeyStore {
   }
 }
 
-const stores = new Map<string, JwksKeyStore>();
+/** A store holds a handful of imported RSA keys: estimated, not measured (CryptoKeys have no size). */
+const stores = isolateMap<string, JwksKeyStore>("jwksStores", fixedBytes(8 * 1024));
 
 /** One key store per Backend-API origin per isolate. */
 export function jwksStoreFor(apiUrl: string): JwksKeyStore {
@@ -156,7 +160,7 @@ export function jwksStoreFor(apiUrl: string): JwksKeyStore {
   return store;
 }
 
-const pemKeys = new Map<string, Promise<CryptoKey>>();
+const pemKeys = isolateMap<string, Promise<CryptoKey>>("pemKeys", fixedBytes(1024));
 
 /** CLERK_JWT_KEY: networkless verification, the key imported once per isolate. */
 export function pemKey(pem: string): Promise<CryptoKey> {

@@ -3,7 +3,7 @@ import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import { waitUntilOf } from "../background";
 import { ClerkClient } from "../clerk/client";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../context";
 import { forbidden, rateLimited } from "../errors";
 import { endedLongLivedSession } from "../policies";
 import { limitOrThrow, RATE_LIMITS } from "../rate-limit";
@@ -14,6 +14,7 @@ import { matchServiceKey } from "./service-keys";
 import { checkSessionToken } from "./session-check";
 
 /**
+ * @module
  * Establishes who is calling, from `Authorization: Bearer …` or the `__session` cookie:
  * a Clerk session token makes a user, one of GATEWAY_API_KEYS a service. Runs before
  * any upstream call, so a request that fails here never reaches Clerk.

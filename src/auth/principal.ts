@@ -1,4 +1,9 @@
-/** Who is calling, as established by the auth middleware. */
+/**
+ * @module
+ * Who is calling, as established by the auth middleware.
+ */
+import { unauthenticated } from "../errors";
+
 export type SessionClaims = {
   sub: string;
   sid: string;
@@ -30,3 +35,16 @@ export type ServicePrincipal = {
 export type AnonymousPrincipal = { kind: "anonymous" };
 
 export type Principal = UserPrincipal | ServicePrincipal | AnonymousPrincipal;
+
+/** What the auth middleware sets: absent on routes that do not authenticate. */
+export type AuthVariables = { principal: Principal };
+
+/** The caller of the current request; anonymous when no auth middleware ran. */
+export const principalOf = (c: { var: Partial<AuthVariables> }): Principal => c.var.principal ?? { kind: "anonymous" };
+
+/** The signed-in user of a route that serves only users; anything else is a 401. */
+export function userOf(c: { var: Partial<AuthVariables> }): UserPrincipal {
+  const principal = principalOf(c);
+  if (principal.kind !== "user") throw unauthenticated();
+  return principal;
+}

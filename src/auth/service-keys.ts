@@ -1,10 +1,17 @@
 /**
+ * @module
  * Service keys are compared in constant time: both sides are hashed to equal-length
  * digests first, so neither content nor length leaks through timing, and every
  * configured key is checked whatever matched before it.
  */
+import { isolateMap } from "../cache/memory";
+
 const encoder = new TextEncoder();
-const digestCache = new WeakMap<readonly string[], Promise<ArrayBuffer[]>>();
+/** Per parsed key list (one per configuration): a 32-byte digest per key. */
+const digestCache = isolateMap<readonly string[], Promise<ArrayBuffer[]>>(
+  "serviceKeyDigests",
+  (_digests, keys) => 32 * keys.length,
+);
 
 const sha256 = (value: string) => crypto.subtle.digest("SHA-256", encoder.encode(value));
 

@@ -1,18 +1,18 @@
-import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
-import { REVOCATION_TTL_SECONDS } from "../cache/kv-schema";
-import { VERIFIED_TOKEN_MEMORY_MS, verifiedTokens } from "../cache/memory";
-import type { GatewayConfig } from "../env";
-import { ApiError, misconfigured } from "../errors";
-import { SESSION_ID, USER_ID } from "../ids";
-import { jwksStoreFor, type KeyLookupDeps, pemKey } from "./jwks";
-import type { SessionClaims } from "./principal";
-
 /**
+ * @module
  * Verifies a Clerk session token at the edge, stricter than Clerk's own middleware:
  * RS256 only, Clerk's session category, the issuer pinned to this instance, `azp`
  * checked, `sid` and `sub` required and well formed, pending sessions refused unless
  * allowed. Why a token failed is returned for the log; callers only ever see a 401.
  */
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
+import { REVOCATION_TTL_SECONDS } from "../cache/kv-schema";
+import { isolateMap, jsonBytes, VERIFIED_TOKEN_MEMORY_MS } from "../cache/memory";
+import type { GatewayConfig } from "../env";
+import { ApiError, misconfigured } from "../errors";
+import { SESSION_ID, USER_ID } from "../ids";
+import { jwksStoreFor, type KeyLookupDeps, pemKey } from "./jwks";
+import type { SessionClaims } from "./principal";
 
 /** Clerk's token categories (`cat` header): a session token carries this one. */
 export const SESSION_TOKEN_CATEGORY = "cl_B7d4PD111AAA";
@@ -58,14 +58,21 @@ export type VerifyOptions = {
 
 const fail = (reason: TokenRejection): VerifyResult => ({ ok: false, reason });
 
+/**
+ * Verified claims by token string. An answer holds only for the configuration it was
+ * verified under (issuer, authorized parties…), so the entry names that configuration.
+ */
+const verifiedTokens = isolateMap<string, { config: GatewayConfig; claims: SessionClaims }>("verifiedTokens", (value) =>
+  jsonBytes(value.claims),
+);
+
 export async function verifySessionToken(token: string, options: VerifyOptions): Promise<VerifyResult> {
   const { config } = options;
   if (token.length > MAX_TOKEN_LENGTH) return fail("too_large");
   if (!COMPACT_JWS.test(token)) return fail("malformed");
   // A token this isolate already verified under this configuration, not yet expired: same answer, no RSA.
-  const remembered = options.ignoreExpiry
-    ? undefined
-    : (verifiedTokens(config).get(token) as SessionClaims | undefined);
+  const hit = options.ignoreExpiry ? undefined : verifiedTokens.get(token);
+  const remembered = hit?.config === config ? hit.claims : undefined;
   if (remembered && remembered.exp + CLOCK_SKEW_SECONDS > Date.now() / 1000) return { ok: true, claims: remembered };
 
   let header: ReturnType<typeof decodeProtectedHeader>;
@@ -134,11 +141,12 @@ export async function verifySessionToken(token: string, options: VerifyOptions):
   if (fva !== undefined && !(Array.isArray(fva) && fva.length === 2 && fva.every(Number.isInteger))) {
     return fail("bad_claim");
   }
+  const claims = payload as SessionClaims;
   if (!options.ignoreExpiry && typeof payload.exp === "number") {
     const untilExpiry = (payload.exp + CLOCK_SKEW_SECONDS) * 1000 - now;
-    verifiedTokens(config).set(token, payload, Math.min(VERIFIED_TOKEN_MEMORY_MS, untilExpiry));
+    verifiedTokens.set(token, { config, claims }, Math.min(VERIFIED_TOKEN_MEMORY_MS, untilExpiry));
   }
-  return { ok: true, claims: payload as SessionClaims };
+  return { ok: true, claims };
 }
 
 function joseReason(error: unknown): TokenRejection {

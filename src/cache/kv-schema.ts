@@ -1,11 +1,11 @@
-import * as z from "zod/mini";
-import { Jwk, Session } from "../clerk/schemas";
-
 /**
+ * @module
  * The KV layout, in one place (documented in docs/kv-schema.md). Every key carries a
  * schema version so a layout change never misreads old entries, and every value read
  * back is parsed: stored JSON is untrusted input like any other.
  */
+import * as z from "zod/mini";
+import { Jwk, Session } from "../clerk/schemas";
 
 const SECOND = 1;
 const MINUTE = 60 * SECOND;

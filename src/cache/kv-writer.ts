@@ -1,18 +1,24 @@
-import { KV_MIN_TTL_SECONDS, KV_MIN_WRITE_INTERVAL_MS } from "./kv-schema";
-
 /**
+ * @module
  * Coalesces writes per key inside this isolate: KV accepts one write per second per key,
  * so a burst of changes to one key becomes one write of the latest value. Reads in this
  * isolate see a queued value at once (read-your-writes), before KV has it.
  */
+import { KV_MIN_TTL_SECONDS, KV_MIN_WRITE_INTERVAL_MS } from "./kv-schema";
+import { fixedBytes, isolateMap } from "./memory";
+
 type Slot = { value: string | null; ttl: number; done: Promise<void> };
 
-/** Per key: the write waiting for its turn (still absorbing newer values) … */
-const queued = new Map<string, Slot>();
+const slotBytes = (slot: Slot) => (slot.value?.length ?? 0) + 32;
+/**
+ * Per key: the write waiting for its turn (still absorbing newer values) … A slot evicted
+ * by the registry's bounds is still written; only reading it back here before KV has it is lost.
+ */
+const queued = isolateMap<string, Slot>("kvQueued", slotBytes);
 /** … and the write KV is processing now. Until KV has accepted it, readers here must see it, not KV's older value. */
-const writing = new Map<string, Slot>();
-const lastWriteAt = new Map<string, number>();
-const MAX_TRACKED_KEYS = 10_000;
+const writing = isolateMap<string, Slot>("kvWriting", slotBytes);
+/** Only the last second matters for the pacing, so entries expire after it. */
+const lastWriteAt = isolateMap<string, number>("kvLastWrite", fixedBytes(8));
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -23,6 +29,8 @@ export function writeCoalesced(kv: KVNamespace, key: string, value: string | nul
   if (waiting) {
     waiting.value = value;
     waiting.ttl = ttl;
+    // Re-inserted so the registry counts the new value's bytes.
+    queued.set(key, waiting);
     return waiting.done;
   }
   // One write per key at a time, at most one per KV_MIN_WRITE_INTERVAL_MS: a new value waits
@@ -34,14 +42,14 @@ export function writeCoalesced(kv: KVNamespace, key: string, value: string | nul
     if (previous) await previous.catch(() => undefined);
     const wait = Math.max(0, (lastWriteAt.get(key) ?? 0) + KV_MIN_WRITE_INTERVAL_MS - Date.now());
     if (wait > 0) await sleep(wait);
-    queued.delete(key);
+    queued.deleteIf(key, slot);
     writing.set(key, slot);
-    remember(key);
+    lastWriteAt.set(key, Date.now(), KV_MIN_WRITE_INTERVAL_MS);
     try {
       if (slot.value === null) await kv.delete(key);
       else await kv.put(key, slot.value, { expirationTtl: slot.ttl });
     } finally {
-      if (writing.get(key) === slot) writing.delete(key);
+      writing.deleteIf(key, slot);
     }
   })();
   return slot.done;
@@ -50,14 +58,6 @@ export function writeCoalesced(kv: KVNamespace, key: string, value: string | nul
 /** The value queued or being written for `key` in this isolate: a string, null for a delete, undefined if none. */
 export function queuedValue(key: string): string | null | undefined {
   return (queued.get(key) ?? writing.get(key))?.value;
-}
-
-function remember(key: string) {
-  if (lastWriteAt.size >= MAX_TRACKED_KEYS) {
-    const cutoff = Date.now() - KV_MIN_WRITE_INTERVAL_MS;
-    for (const [k, at] of lastWriteAt) if (at < cutoff) lastWriteAt.delete(k);
-  }
-  lastWriteAt.set(key, Date.now());
 }
 
 /** Resolves once every write queued in this isolate so far has been accepted or has failed (tests, shutdown). */

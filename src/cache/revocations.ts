@@ -1,14 +1,16 @@
 import { kvKeys, REVOCATION_TTL_SECONDS, type RevocationEntry } from "./kv-schema";
 import { queuedValue, writeCoalesced } from "./kv-writer";
-import { notRevokedMemory, REVOCATION_NEGATIVE_MEMORY_MS } from "./memory";
+import { fixedBytes, isolateMap, REVOCATION_NEGATIVE_MEMORY_MS } from "./memory";
 
 /**
+ * @module
  * Sessions the gateway must refuse even though their tokens still verify (Clerk keeps a
  * revoked session's token valid for up to 60 s). Kept twice: in this isolate's memory,
  * which is exact at once, and in KV, which other isolates and locations read.
  */
-const revokedHere = new Map<string, number>();
-const MAX_REMEMBERED = 50_000;
+const revokedHere = isolateMap<string, true>("revokedHere", fixedBytes(1));
+/** Session ids with no revocation marker in KV at the time of the lookup. */
+const notRevokedMemory = isolateMap<string, true>("notRevoked", fixedBytes(1));
 /**
  * KV caches reads at each location (60 s by default), including "not found": an isolate that
  * checked a session before it was revoked elsewhere could keep seeing no marker that long.
@@ -32,11 +34,7 @@ export async function markRevoked(
 
 /** True when this isolate knows of the revocation: no I/O. */
 export function isRevokedHere(sessionId: string): boolean {
-  const until = revokedHere.get(sessionId);
-  if (until === undefined) return false;
-  if (until > Date.now()) return true;
-  revokedHere.delete(sessionId);
-  return false;
+  return revokedHere.has(sessionId);
 }
 
 export async function isRevoked(kv: KVNamespace, sessionId: string): Promise<boolean> {
@@ -61,9 +59,5 @@ export async function isRevoked(kv: KVNamespace, sessionId: string): Promise<boo
 
 function rememberRevoked(sessionId: string) {
   notRevokedMemory.delete(sessionId);
-  if (revokedHere.size >= MAX_REMEMBERED) {
-    const oldest = revokedHere.keys().next().value;
-    if (oldest !== undefined) revokedHere.delete(oldest);
-  }
-  revokedHere.set(sessionId, Date.now() + REVOCATION_TTL_SECONDS * 1000);
+  revokedHere.set(sessionId, true, REVOCATION_TTL_SECONDS * 1000);
 }

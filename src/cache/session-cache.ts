@@ -2,10 +2,11 @@ import type { Session } from "../clerk/schemas";
 import { ApiError, upstreamUnavailable } from "../errors";
 import { ActiveSessionsEntry, kvKeys, readEntry } from "./kv-schema";
 import { queuedValue, writeCoalesced } from "./kv-writer";
-import { SESSION_LIST_MEMORY_MS, sessionListMemory } from "./memory";
+import { fixedBytes, isolateMap, jsonBytes, SESSION_LIST_MEMORY_MS } from "./memory";
 import { isRevokedHere } from "./revocations";
 
 /**
+ * @module
  * Each user's active sessions, one KV entry per user. Fresh for `freshSeconds`; after
  * that re-read from Clerk, with concurrent misses for one user sharing one call; when
  * Clerk fails, served stale for up to `staleSeconds` more.
@@ -19,14 +20,23 @@ export type CacheOptions = {
   waitUntil: (promise: Promise<unknown>) => void;
 };
 
+/** Parsed KV entries, by KV key (L1 in front of KV). */
+const sessionListMemory = isolateMap<string, ActiveSessionsEntry>("sessionLists", jsonBytes);
 /** One in-flight Clerk read per user per isolate (single flight). */
-const inflight = new Map<string, Promise<ActiveSessionsEntry>>();
-/** The last load per user that finished in this isolate, numbered, with the generation it started at. */
-const landed = new Map<string, { seq: number; generation: number; entry: ActiveSessionsEntry }>();
+const inflight = isolateMap<string, Promise<ActiveSessionsEntry>>("sessionLoadsInFlight", fixedBytes(64));
+type Landed = { seq: number; generation: number; entry: ActiveSessionsEntry };
+/**
+ * The last load per user that finished in this isolate, numbered, with the generation it started at.
+ * Kept as long as a session list in memory: it only serves requests that were reading KV meanwhile.
+ */
+const landed = isolateMap<string, Landed>("sessionLoadsLanded", (value) => jsonBytes(value.entry) + 32);
 let loadSeq = 0;
-const MAX_TRACKED_USERS = 10_000;
-/** Bumped by every confirmed write for a user: a read that started earlier must not overwrite it. */
-const generation = new Map<string, number>();
+/**
+ * Bumped by every confirmed write for a user: a read that started earlier must not overwrite it.
+ * Bounded: forgetting a generation only lets an in-flight read write a list that is one revoke
+ * behind, which the revocation markers still cover.
+ */
+const generation = isolateMap<string, number>("sessionGenerations", fixedBytes(8));
 
 export class SessionCache {
   readonly #kv: KVNamespace;
@@ -125,7 +135,7 @@ export class SessionCache {
     const queued = queuedValue(key);
     if (queued !== undefined) return queued === null ? null : (JSON.parse(queued) as ActiveSessionsEntry);
     // Memory (L1) holds the parsed KV entry with its own fetched_at: freshness is judged as for KV.
-    const remembered = sessionListMemory.get(key) as ActiveSessionsEntry | undefined;
+    const remembered = sessionListMemory.get(key);
     if (remembered) return remembered;
     const entry = await readEntry(this.#kv, key, ActiveSessionsEntry);
     if (entry) sessionListMemory.set(key, entry, Math.min(SESSION_LIST_MEMORY_MS, this.#options.freshSeconds * 1000));
@@ -148,8 +158,7 @@ export class SessionCache {
       try {
         const sessions = (await load()).filter((s) => s.status === "active");
         const entry: ActiveSessionsEntry = { fetched_at: Date.now(), sessions };
-        if (landed.size >= MAX_TRACKED_USERS) landed.clear();
-        landed.set(userId, { seq: ++loadSeq, generation: startedAt, entry });
+        landed.set(userId, { seq: ++loadSeq, generation: startedAt, entry }, SESSION_LIST_MEMORY_MS);
         // A revoke confirmed while this read was in flight wins: its list is newer than ours.
         if ((generation.get(userId) ?? 0) === startedAt) {
           this.#options.waitUntil(this.#write(userId, entry).catch(logWriteFailure));
@@ -164,15 +173,14 @@ export class SessionCache {
   }
 }
 
-const updating = new Map<string, Promise<unknown>>();
+/** Per user, the tail of the chain of read-modify-writes (see #update). */
+const updating = isolateMap<string, Promise<unknown>>("sessionUpdates", fixedBytes(64));
 
 function serialized<T>(userId: string, task: () => Promise<T>): Promise<T> {
   const run = (updating.get(userId) ?? Promise.resolve()).then(task);
   const tail = run.catch(() => undefined);
   updating.set(userId, tail);
-  void tail.then(() => {
-    if (updating.get(userId) === tail) updating.delete(userId);
-  });
+  void tail.then(() => updating.deleteIf(userId, tail));
   return run;
 }
 
@@ -180,9 +188,6 @@ function serialized<T>(userId: string, task: () => Promise<T>): Promise<T> {
 const visible = (sessions: Session[]) => sessions.filter((s) => !isRevokedHere(s.id));
 
 function bump(userId: string) {
-  // Bounded: forgetting generations only lets an in-flight read write a list that is one revoke behind,
-  // which the revocation markers still cover.
-  if (generation.size > MAX_TRACKED_USERS) generation.clear();
   generation.set(userId, (generation.get(userId) ?? 0) + 1);
 }
 

@@ -1,18 +1,25 @@
-import * as z from "zod/mini";
-import type { GatewayConfig } from "../env";
-import { ApiError, rateLimited, upstreamUnavailable } from "../errors";
-import { ClerkErrors, Jwks, PaginatedSessionList, Session, SessionList, SessionRefresh, Token } from "./schemas";
-
 /**
+ * @module
  * The only code that talks to Clerk's Backend API. Every call carries the secret key
  * (which never leaves this module), a timeout, and Clerk's API version; idempotent
  * reads are retried with jittered backoff; every failure becomes an ApiError that
  * says what is known, in Clerk's envelope.
  */
+import * as z from "zod/mini";
+import { fixedBytes, isolateMap } from "../cache/memory";
+import type { GatewayConfig } from "../env";
+import { ApiError, rateLimited, upstreamUnavailable } from "../errors";
+import { ClerkErrors, Jwks, PaginatedSessionList, Session, SessionList, SessionRefresh, Token } from "./schemas";
 
 /** What one request spent upstream: feeds the request log, audit lines and Server-Timing. */
 export type UpstreamStats = { calls: number; ms: number; traceIds: string[] };
 export const newUpstreamStats = (): UpstreamStats => ({ calls: 0, ms: 0, traceIds: [] });
+
+/** What the app's service wiring sets on each request: the Clerk client, counting into the request's metrics. */
+export type ClerkClientVariables = { clerk: ClerkClient };
+
+/** The Clerk client of the current request. */
+export const clerkClientOf = (c: { var: ClerkClientVariables }): ClerkClient => c.var.clerk;
 
 export type ClerkClientOptions = {
   stats?: UpstreamStats;
@@ -43,13 +50,8 @@ const USER_AGENT = "clerk-session-gateway/0.1";
  * list) at once and the block is not prolonged; a longer Retry-After is believed only up to this.
  */
 const MAX_BLOCK_S = 60;
-/** Per Clerk origin: until when Clerk asked this isolate to stay away. */
-const blockedUntil = new Map<string, number>();
-
-/** Forgets every Clerk rate-limit block in this isolate (tests). */
-export function clearUpstreamBlocks(): void {
-  blockedUntil.clear();
-}
+/** Per Clerk origin: until when Clerk asked this isolate to stay away (an entry expires with its block). */
+const blockedUntil = isolateMap<string, number>("upstreamBlocks", fixedBytes(8));
 
 type ListQuery = {
   client_id?: string | undefined;
@@ -205,13 +207,7 @@ export class ClerkClient {
       });
       body = await response.arrayBuffer();
     } catch (error) {
-      const timedOut = error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError");
-      throw timedOut
-        ? upstreamUnavailable(
-            504,
-            `Clerk did not answer in time (UPSTREAM_TIMEOUT_MS is ${this.#config.upstreamTimeoutMs}); the outcome of this request is unknown`,
-          )
-        : upstreamUnavailable(502, "The connection to Clerk failed; the outcome of this request is unknown");
+      throw networkFailure(error, this.#config.upstreamTimeoutMs);
     } finally {
       this.stats.ms += Date.now() - started;
     }
@@ -295,14 +291,7 @@ export class ClerkClient {
       response = await this.#fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
       text = await response.text();
     } catch (error) {
-      // Anything else thrown here (a dropped connection rejects fetch with a plain Error) is a network failure.
-      const timedOut = error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError");
-      throw timedOut
-        ? upstreamUnavailable(
-            504,
-            `Clerk did not answer in time (UPSTREAM_TIMEOUT_MS is ${this.#config.upstreamTimeoutMs}); the outcome of this request is unknown`,
-          )
-        : upstreamUnavailable(502, "The connection to Clerk failed; the outcome of this request is unknown");
+      throw networkFailure(error, this.#config.upstreamTimeoutMs);
     } finally {
       this.stats.ms += Date.now() - started;
     }
@@ -320,10 +309,24 @@ export class ClerkClient {
     const error = mapUpstreamError(response, json, errorTrace ?? traceId);
     if (response.status === 429) {
       const seconds = Math.min(MAX_BLOCK_S, Number(error.headers["Retry-After"]) || 0);
-      blockedUntil.set(url.origin, Date.now() + seconds * 1000);
+      blockedUntil.set(url.origin, Date.now() + seconds * 1000, seconds * 1000);
     }
     throw error;
   }
+}
+
+/**
+ * A fetch to Clerk that threw: its timeout (504) or anything else, such as a dropped
+ * connection, which rejects fetch with a plain Error (502). Either way the outcome is unknown.
+ */
+function networkFailure(error: unknown, timeoutMs: number): ApiError {
+  const timedOut = error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError");
+  return timedOut
+    ? upstreamUnavailable(
+        504,
+        `Clerk did not answer in time (UPSTREAM_TIMEOUT_MS is ${timeoutMs}); the outcome of this request is unknown`,
+      )
+    : upstreamUnavailable(502, "The connection to Clerk failed; the outcome of this request is unknown");
 }
 
 function parseJson(text: string, contentType: string | null): unknown {
@@ -365,8 +368,7 @@ function mapUpstreamError(response: Response, json: unknown, traceId: string | u
       502,
       "Clerk rejected the gateway's credentials; the operator has to fix its configuration",
     );
-    notRetryable.add(error);
-    return error;
+    return new ApiError(error.status, error.errors, { headers: error.headers, final: true });
   }
   if (status === 429) {
     return withTrace(
@@ -397,11 +399,8 @@ function withTrace(error: ApiError, traceId: string | undefined): ApiError {
   return traceId ? new ApiError(error.status, error.errors, { headers: error.headers, traceId }) : error;
 }
 
-/** Errors that another attempt cannot fix (a rejected secret key). */
-const notRetryable = new WeakSet<ApiError>();
-
 function isRetryable(error: ApiError): boolean {
-  if (notRetryable.has(error)) return false;
+  if (error.final) return false;
   if (error.status === 429 || error.status === 503) {
     const retryAfter = Number(error.headers["Retry-After"] ?? "0");
     return Number.isFinite(retryAfter) && retryAfter <= MAX_INLINE_RETRY_AFTER_S;
@@ -424,7 +423,7 @@ function backoff(attempt: number, previous: ApiError | undefined): number {
  * not to have been applied, and Clerk's 4xx answers are definite.
  */
 function describeWriteFailure(error: ApiError): ApiError {
-  if (error.status < 500 || notRetryable.has(error) || error.code !== "upstream_unavailable") return error;
+  if (error.status < 500 || error.final || error.code !== "upstream_unavailable") return error;
   const errors = error.errors.map((e) => ({
     ...e,
     long_message: e.long_message.includes("outcome")

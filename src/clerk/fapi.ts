@@ -1,34 +1,42 @@
-import type { Session } from "./schemas";
-
 /**
+ * @module
  * Frontend-API shapes built from Backend-API sessions (`spec/clerk-openapi/fapi`):
  * `Client.ActiveSession` for /v1/me/sessions/active, `Client.Session-2` for the rest.
+ * The schemas are the one definition: the types below and the OpenAPI document derive from them.
  */
-type FapiSessionBase = {
-  object: "session";
-  id: string;
-  status: Session["status"];
-  expire_at: number;
-  abandon_at: number;
-  last_active_at: number;
-  last_active_token: null;
-  actor: Record<string, unknown> | null;
-  tasks: Array<{ key: string }> | null;
-};
+import * as z from "zod/mini";
+import { SESSION_STATUSES, type Session, SessionActivity } from "./schemas";
 
-export type FapiActiveSession = FapiSessionBase & {
-  latest_activity?: NonNullable<Session["latest_activity"]>;
+const fapiBase = {
+  object: z.literal("session"),
+  id: z.string(),
+  status: z.enum(SESSION_STATUSES),
+  expire_at: z.number(),
+  abandon_at: z.number(),
+  last_active_at: z.number(),
+  last_active_token: z.null(),
+  actor: z.nullable(z.record(z.string(), z.unknown())),
+  tasks: z.nullable(z.array(z.object({ key: z.string() }))),
+};
+type FapiSessionBase = z.infer<z.ZodMiniObject<typeof fapiBase>>;
+
+export const FapiActiveSession = z.object({
+  ...fapiBase,
+  latest_activity: z.optional(SessionActivity),
   /** clerk-js's SessionWithActivitiesJSON has `user: null` here. */
-  user: null;
-};
+  user: z.null(),
+});
+export type FapiActiveSession = z.infer<typeof FapiActiveSession>;
 
-export type FapiSession = FapiSessionBase & {
-  last_active_organization_id: string | null;
-  public_user_data: null;
-  factor_verification_age: number[];
-  created_at: number;
-  updated_at: number;
-};
+export const FapiSession = z.object({
+  ...fapiBase,
+  last_active_organization_id: z.nullable(z.string()),
+  public_user_data: z.null(),
+  factor_verification_age: z.array(z.number()),
+  created_at: z.number(),
+  updated_at: z.number(),
+});
+export type FapiSession = z.infer<typeof FapiSession>;
 
 function base(session: Session): FapiSessionBase {
   return {

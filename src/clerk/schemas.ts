@@ -1,10 +1,11 @@
-import * as z from "zod/mini";
-
 /**
+ * @module
  * Clerk's Backend-API shapes, as far as the gateway relies on them. Objects are loose:
  * the gateway passes Clerk's JSON through unchanged and only insists on the fields it
  * reads, so a field Clerk adds tomorrow is neither lost nor a failure.
  */
+import * as z from "zod/mini";
+
 export const SESSION_STATUSES = [
   "active",
   "revoked",
@@ -77,14 +78,16 @@ export const Jwk = z.looseObject({
 export const Jwks = z.object({ keys: z.array(Jwk) });
 export type Jwks = z.infer<typeof Jwks>;
 
+/** One error of Clerk's envelope. Clerk may omit `long_message`; the gateway always sends it (src/errors.ts). */
+export const ClerkError = z.looseObject({
+  code: z.string(),
+  message: z.string(),
+  long_message: z.optional(z.string()),
+  meta: z.optional(z.record(z.string(), z.unknown())),
+});
+
+/** Clerk's error envelope, the shape of every error Clerk and the gateway answer with. */
 export const ClerkErrors = z.looseObject({
-  errors: z.array(
-    z.looseObject({
-      code: z.string(),
-      message: z.string(),
-      long_message: z.optional(z.string()),
-      meta: z.optional(z.record(z.string(), z.unknown())),
-    }),
-  ),
+  errors: z.array(ClerkError),
   clerk_trace_id: z.optional(z.string()),
 });

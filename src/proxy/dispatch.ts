@@ -1,4 +1,5 @@
-import type { AppEnv, Bindings } from "../env";
+import type { AppEnv } from "../context";
+import type { Bindings } from "../env";
 import { loadConfig } from "../env";
 import { ApiError, internalError, notFound } from "../errors";
 import { createProxyApp } from "./app";

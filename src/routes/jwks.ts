@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { jwksStoreFor } from "../auth/jwks";
 import { waitUntilOf } from "../background";
 import { ClerkClient } from "../clerk/client";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../context";
 
 /**
  * `GET /v1/jwks`: Clerk's signing keys as the gateway holds them (isolate memory, then KV,

@@ -2,9 +2,9 @@ import { Hono } from "hono";
 import type * as z from "zod/mini";
 import { meQuery, sessionParams } from "../api-schemas";
 import { authenticate } from "../auth/middleware";
-import type { UserPrincipal } from "../auth/principal";
+import { type UserPrincipal, userOf } from "../auth/principal";
 import { toActiveSession, toFapiSession } from "../clerk/fapi";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../context";
 import { unauthenticated } from "../errors";
 import { withAudit } from "../observability";
 import { limitUserWrites, requireRecentFirstFactor } from "../policies";
@@ -17,7 +17,6 @@ import { validate } from "../validation";
 export const me = new Hono<AppEnv>();
 
 const user = authenticate({ allow: ["user"] });
-const principalOf = (c: { var: { principal: unknown } }) => c.var.principal as UserPrincipal;
 
 /** clerk-js adds `_clerk_session_id` to every /me call; when present it must name the token's session. */
 function checkSessionParam(principal: UserPrincipal, query: z.infer<typeof meQuery>) {
@@ -27,7 +26,7 @@ function checkSessionParam(principal: UserPrincipal, query: z.infer<typeof meQue
 }
 
 me.get("/sessions/active", validate("query", meQuery), user, async (c) => {
-  const principal = principalOf(c);
+  const principal = userOf(c);
   checkSessionParam(principal, c.req.valid("query"));
   const { sessions, cache } = await c.var.sessions.activeSessions(principal.userId, principal.sessionId);
   c.var.metrics.cache = cache;
@@ -36,7 +35,7 @@ me.get("/sessions/active", validate("query", meQuery), user, async (c) => {
 });
 
 me.get("/sessions", validate("query", meQuery), user, async (c) => {
-  const principal = principalOf(c);
+  const principal = userOf(c);
   checkSessionParam(principal, c.req.valid("query"));
   const page = await c.var.sessions.clerk.listSessionsPaginated({ user_id: principal.userId, limit: 500 });
   const current = { sessionId: principal.sessionId, ...(principal.claims.fva ? { fva: principal.claims.fva } : {}) };
@@ -50,7 +49,7 @@ me.post(
   user,
   limitUserWrites(),
   async (c) => {
-    const principal = principalOf(c);
+    const principal = userOf(c);
     checkSessionParam(principal, c.req.valid("query"));
     const { session_id } = c.req.valid("param");
     requireRecentFirstFactor(c, session_id);

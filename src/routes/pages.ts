@@ -1,5 +1,6 @@
 import { Hono } from "hono";
-import type { AppEnv, GatewayConfig } from "../env";
+import type { AppEnv } from "../context";
+import type { GatewayConfig } from "../env";
 import { notFound } from "../errors";
 
 /**

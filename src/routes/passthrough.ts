@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { authenticate } from "../auth/middleware";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../context";
 import { invalidParam, notFound } from "../errors";
 
 /**

@@ -11,7 +11,7 @@ import {
 } from "../api-schemas";
 import { authenticate, authenticateRefresh, resolvePrincipal } from "../auth/middleware";
 import type { Principal, UserPrincipal } from "../auth/principal";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../context";
 import { forbidden, invalidParam } from "../errors";
 import { withAudit } from "../observability";
 import {

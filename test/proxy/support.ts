@@ -37,23 +37,7 @@ export async function sendWith(
   return response;
 }
 
-/** A stream of `total` bytes, byte `i` = `i % 251`, in chunks, with no length known up front. */
-export function patternStream(total: number, chunk = 64 * 1024): ReadableStream<Uint8Array> {
-  let sent = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (sent >= total) {
-        controller.close();
-        return;
-      }
-      const size = Math.min(chunk, total - sent);
-      const bytes = new Uint8Array(size);
-      for (let i = 0; i < size; i++) bytes[i] = (sent + i) % 251;
-      sent += size;
-      controller.enqueue(bytes);
-    },
-  });
-}
+export { patternStream } from "./origin/pattern";
 
 /** SHA-256 (hex) and length of a stream, read chunk by chunk. */
 export async function digestStream(body: ReadableStream<Uint8Array>): Promise<{ bytes: number; sha256: string }> {

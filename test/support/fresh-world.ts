@@ -17,8 +17,7 @@
 import { reset } from "cloudflare:test";
 import { afterAll, afterEach, beforeAll, beforeEach, type MockInstance, vi } from "vitest";
 import { settled } from "../../src/cache/kv-writer";
-import { clearMemory } from "../../src/cache/memory";
-import { clearUpstreamBlocks } from "../../src/clerk/client";
+import { resetIsolateMemory } from "../../src/cache/memory";
 import { resetEmulator } from "./emulator";
 
 /**
@@ -26,9 +25,11 @@ import { resetEmulator } from "./emulator";
  * The one place the tests reset isolate memory.
  */
 export function coldIsolate(): void {
-  clearMemory();
-  // A 429 in one test blocks calls to Clerk for its Retry-After; the next test starts unblocked.
-  clearUpstreamBlocks();
+  // Every structure of the registry (src/cache/memory.ts), including Clerk's 429 blocks (a 429 in
+  // one test blocks calls to Clerk for its Retry-After; the next test starts unblocked), but the
+  // signing keys: the emulator keeps its key across reseeds, so the keys stay valid, and a test's
+  // count of calls to Clerk is then the calls its own requests made, not a key fetch.
+  resetIsolateMemory({ keep: ["jwksStores", "pemKeys"] });
 }
 
 /** Makes the world fresh now (see the module comment for what that is). */

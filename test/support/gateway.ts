@@ -1,4 +1,5 @@
 import { env, exports } from "cloudflare:workers";
+import type { ClerkErrorEnvelope } from "../../src/errors";
 import { TEST_SERVICE_KEYS } from "./config";
 
 /** The gateway under test, reached in-process through its default export (no network). */
@@ -39,14 +40,9 @@ export async function kvJson<T = unknown>(key: string): Promise<T | null> {
   return (await env.SESSION_CACHE.get(key, "json")) as T | null;
 }
 
-export type ClerkErrorBody = {
-  errors: Array<{ code: string; message: string; long_message: string; meta?: Record<string, unknown> }>;
-  clerk_trace_id?: string;
-};
-
 /** Asserts Clerk's error envelope and returns it. */
-export async function errorBody(response: Response): Promise<ClerkErrorBody> {
-  const body = (await response.json()) as ClerkErrorBody;
+export async function errorBody(response: Response): Promise<ClerkErrorEnvelope> {
+  const body = (await response.json()) as ClerkErrorEnvelope;
   if (!Array.isArray(body.errors) || body.errors.length === 0) {
     throw new Error(`not a Clerk error envelope: ${JSON.stringify(body)}`);
   }

@@ -24,6 +24,7 @@ export type ReceivedRequest = {
 };
 
 import { DOWN_HOST, ORIGIN_HOST } from "../config";
+import { patternStream } from "./pattern";
 
 const received: ReceivedRequest[] = [];
 /** What `/compressed` sends, gzip-encoded. */
@@ -44,25 +45,6 @@ async function digest(body: ReadableStream<Uint8Array> | null): Promise<{ bytes:
   await body.pipeThrough(counter).pipeTo(hasher);
   const hash = [...new Uint8Array(await hasher.digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
   return { bytes, sha256: hash };
-}
-
-/** Byte `i` of every download is `i % 251`: the test can recompute the hash without a copy. */
-function download(total: number): ReadableStream<Uint8Array> {
-  const CHUNK = 64 * 1024;
-  let sent = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (sent >= total) {
-        controller.close();
-        return;
-      }
-      const size = Math.min(CHUNK, total - sent);
-      const chunk = new Uint8Array(size);
-      for (let i = 0; i < size; i++) chunk[i] = (sent + i) % 251;
-      sent += size;
-      controller.enqueue(chunk);
-    },
-  });
 }
 
 async function origin(request: Request, url: URL): Promise<Response> {
@@ -135,7 +117,7 @@ async function origin(request: Request, url: URL): Promise<Response> {
   }
   if (url.pathname === "/download") {
     const total = Number(url.searchParams.get("bytes") ?? "0");
-    return new Response(download(total), { headers: { "Content-Type": "application/octet-stream" } });
+    return new Response(patternStream(total), { headers: { "Content-Type": "application/octet-stream" } });
   }
   const echo = JSON.stringify(record);
   return new Response(request.method === "HEAD" ? null : echo, {
