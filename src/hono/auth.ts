@@ -75,12 +75,14 @@ export type AuthObject = SignedInAuthObject | SignedOutAuthObject;
 
 export type ClerkMiddlewareOptions = GatewayOptions;
 
-/** Per request, keyed by the Hono context: nothing is added to the app's Variables type. */
-const authByContext = new WeakMap<Context, AuthObject>();
+/** Where the auth object travels in the request's context; not part of the app's Variables type. */
+const AUTH_VARIABLE = "clerkSessionGatewayAuth";
+const authOf = (c: Context): AuthObject | undefined => c.get(AUTH_VARIABLE);
+const setAuth = (c: Context, auth: AuthObject) => c.set(AUTH_VARIABLE, auth);
 
 export const clerkMiddleware = (options: ClerkMiddlewareOptions = {}): MiddlewareHandler =>
   async function clerkMiddleware(c, next) {
-    authByContext.set(c, await authenticate(c, options));
+    setAuth(c, await authenticate(c, options));
     await next();
   };
 
@@ -92,7 +94,7 @@ export type GetAuthOptions = { acceptsToken?: "session_token" | "any" };
 
 /** The auth object `clerkMiddleware()` recorded for this request. */
 export function getAuth(c: Context, _options?: GetAuthOptions): AuthObject {
-  const auth = authByContext.get(c);
+  const auth = authOf(c);
   if (!auth) {
     throw new Error(
       "clerk-session-gateway: getAuth() called without clerkMiddleware() being applied. Use clerkMiddleware() before calling getAuth().",
@@ -115,8 +117,8 @@ export type RequireAuthOptions = {
  */
 export const requireAuth = (options: RequireAuthOptions = {}): MiddlewareHandler =>
   async function requireAuth(c, next) {
-    const auth = authByContext.get(c) ?? (await authenticate(c, {}));
-    authByContext.set(c, auth);
+    const auth = authOf(c) ?? (await authenticate(c, {}));
+    setAuth(c, auth);
     if (!auth.isAuthenticated) {
       const reason = auth.debug().reason;
       return respond(c, reason === "rate_limited" ? tooManyFailures() : refusal(reason));

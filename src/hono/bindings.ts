@@ -1,3 +1,4 @@
+import { fixedBytes, isolateMap } from "../cache/memory";
 import type { Bindings } from "../env";
 import { misconfigured } from "../errors";
 
@@ -42,7 +43,7 @@ const SETTINGS = {
  * mounted gateway with the same options share one configuration, and with it the memory of
  * verified tokens: a token verified on the app's route is not verified again on the gateway's.
  */
-const views = new Map<string, WeakMap<object, Bindings>>();
+const views = isolateMap<string, WeakMap<object, Bindings>>("gatewayEnvs", fixedBytes(64));
 
 export function gatewayEnv(env: object | undefined, options: GatewayOptions = {}): Bindings {
   const source = (env ?? {}) as Record<string, unknown>;
