@@ -7,6 +7,8 @@ import { emulatorBindings, gatewayBindings } from "./test/support/config.ts";
 import { findSecrets, LEAK_MARKER, leakFindings } from "./test/support/secret-scan.ts";
 
 const compatibilityDate = "2026-10-01";
+/** wrangler.toml's SESSION_CACHE id: Workers bound to the same id share one namespace. */
+const KV_NAMESPACE_ID = "00000000000000000000000000000000";
 
 /**
  * Rate limits in tests. The whole suite is one Clerk instance and one client IP, spread over
@@ -25,6 +27,7 @@ const ratelimits = {
   RL_UPSTREAM_READS_DEVELOPMENT: { namespace_id: "9006", simple: unreachable },
   RL_UPSTREAM_CALLER_PRODUCTION: { namespace_id: "9007", simple: unreachable },
   RL_UPSTREAM_CALLER_DEVELOPMENT: { namespace_id: "9008", simple: unreachable },
+  RL_PROXY: { namespace_id: "9009", simple: unreachable },
   RL_TEST_USER_WRITES: { namespace_id: "9101", simple: RATE_LIMITS.RL_USER_WRITES },
   RL_TEST_AUTH_FAILURES: { namespace_id: "9102", simple: RATE_LIMITS.RL_AUTH_FAILURES },
   RL_TEST_UPSTREAM_PRODUCTION: { namespace_id: "9103", simple: RATE_LIMITS.RL_UPSTREAM_PRODUCTION },
@@ -47,6 +50,18 @@ const ratelimits = {
     simple: RATE_LIMITS.RL_UPSTREAM_CALLER_DEVELOPMENT,
   },
 };
+
+const GATEWAY_PROJECT = "gateway";
+/** The Worker the gateway project's tests run in (the plugin names it after the project): it hosts the SessionDirectory class. */
+const MAIN_WORKER = `vitest-plugin-runner-${GATEWAY_PROJECT}`;
+const otherLocation = {
+  modules: true,
+  scriptPath: "./test/directory/dist/location.js",
+  compatibilityDate,
+  kvNamespaces: { SESSION_CACHE: KV_NAMESPACE_ID },
+  ratelimits,
+  outboundService: "clerk-emulator",
+} as const;
 
 const secretScanReporter = {
   onUserConsoleLog(log: { content: string }) {
@@ -72,7 +87,7 @@ const shared = {
 const gatewayProject = {
   test: {
     ...shared,
-    name: "gateway",
+    name: GATEWAY_PROJECT,
     globalSetup: ["./test/global-setup.ts"],
     include: ["test/**/*.test.ts"],
     exclude: ["**/node_modules/**", "test/**/*.proxy.test.ts"],
@@ -86,6 +101,11 @@ const gatewayProject = {
         // Every outbound fetch() of the gateway (and of the tests) lands on the emulator:
         // no test can reach the real network, whatever URL it builds.
         outboundService: "clerk-emulator",
+        // Two more gateways, each its own Worker and isolate ("another location"), built from the
+        // same source by global setup (test/directory/location.ts). Both share the KV namespace;
+        // GATEWAY_B also shares the SessionDirectory objects and its KV reads never see revocation
+        // markers (KV not propagated yet); GATEWAY_KV_ONLY has no SESSION_DIRECTORY binding.
+        serviceBindings: { GATEWAY_B: "gateway-b", GATEWAY_KV_ONLY: "gateway-kv-only" },
         workers: [
           {
             name: "clerk-emulator",
@@ -94,6 +114,15 @@ const gatewayProject = {
             compatibilityDate,
             bindings: { ...emulatorBindings },
           },
+          {
+            ...otherLocation,
+            name: "gateway-b",
+            bindings: { ...gatewayBindings, LOCATION_KV_NEVER_PROPAGATES: "true" },
+            durableObjects: {
+              SESSION_DIRECTORY: { className: "SessionDirectory", scriptName: MAIN_WORKER, useSQLite: true },
+            },
+          },
+          { ...otherLocation, name: "gateway-kv-only", bindings: { ...gatewayBindings } },
         ],
       },
     }),

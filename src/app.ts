@@ -49,7 +49,7 @@ const wireServices = () =>
     c.set("clerk", clerk);
     c.set(
       "sessions",
-      new SessionService({ clerk, cache, kv: c.env.SESSION_CACHE, onCacheTime: (ms) => (c.var.metrics.cacheMs += ms) }),
+      new SessionService({ clerk, cache, bindings: c.env, onCacheTime: (ms) => (c.var.metrics.cacheMs += ms) }),
     );
     await next();
   });

@@ -57,7 +57,8 @@ export const readBody = (maxBytes: number) =>
     await next();
   });
 
-const incompleteBody = (longMessage: string) =>
+/** A body the client did not finish sending: its fault, a 4xx (also used by the proxy's uploads). */
+export const incompleteBody = (longMessage: string) =>
   new ApiError(400, [
     { code: "request_body_incomplete", message: "Request body incomplete", long_message: longMessage },
   ]);

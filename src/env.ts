@@ -9,6 +9,7 @@
  */
 import { isolateMap, jsonBytes } from "./cache/memory";
 import { type PublishableKeyInstance, parsePublishableKey } from "./clerk/keys";
+import type { SessionDirectory } from "./directory/session-directory";
 import { misconfigured } from "./errors";
 import { TEMPLATE_NAME } from "./ids";
 import { parsePrefix } from "./proxy/paths";
@@ -337,6 +338,12 @@ export type SettingName = keyof typeof SETTINGS;
 export interface PlatformBindings {
   /** KV: active-session lists, revocation markers, JWKS, webhook ids (docs/kv-schema.md). */
   SESSION_CACHE: KVNamespace;
+  /**
+   * Durable Object namespace: one SessionDirectory per user, the authority on revoked sessions
+   * and the claim on webhook deliveries (docs/directory.md). Optional: without it the gateway
+   * runs on KV markers alone, with KV's weaker revocation bound (docs/security.md).
+   */
+  SESSION_DIRECTORY?: DurableObjectNamespace<SessionDirectory>;
   /**
    * Rate Limiting bindings (wrangler.toml `[[ratelimits]]`, numbers in src/rate-limit.ts).
    * Optional: an absent binding means no limit of that kind.

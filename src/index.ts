@@ -2,6 +2,9 @@ import { Hono } from "hono";
 import { sessionGateway } from "./hono";
 import { withOrigin } from "./proxy/dispatch";
 
+/** The per-user revocation authority (binding SESSION_DIRECTORY); workerd finds the class by this export. */
+export { SessionDirectory } from "./directory/session-directory";
+
 /**
  * The standalone Worker: the gateway mounted at the root of an otherwise empty Hono app, exactly
  * as an app Worker mounts it under its own prefix (README, "Use it in your own Worker"), behind

@@ -18,6 +18,8 @@ export type RequestMetrics = {
   upstream: UpstreamStats;
   authFailure?: string;
   errorCode?: string;
+  /** Set when the user's SessionDirectory object could not be reached (src/cache/revocations.ts). */
+  directory?: "fallback" | "refused";
   /** The setting a misconfiguration names: the operator's first clue, logged without its value. */
   setting?: string;
   /** The caller's own `X-Request-Id`, cleaned (clientRequestId): logged beside the gateway's, never instead of it. */
@@ -103,6 +105,7 @@ export const observe = () =>
         ...(principal?.kind === "service" ? { service_key: principal.keyIndex } : {}),
         ...(metrics.cache ? { cache: metrics.cache } : {}),
         ...(metrics.authFailure ? { auth_failure: metrics.authFailure } : {}),
+        ...(metrics.directory ? { directory: metrics.directory } : {}),
         ...(metrics.errorCode ? { error_code: metrics.errorCode } : {}),
         ...(metrics.setting ? { setting: metrics.setting } : {}),
         upstream_calls: metrics.upstream.calls,

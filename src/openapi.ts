@@ -131,7 +131,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   429: "rate_limit_exceeded, with Retry-After",
   500: "internal_error (a misconfiguration names the setting, never its value)",
   502: "upstream_unavailable: Clerk failed or refused the gateway's key",
-  503: "upstream_unavailable",
+  503: "upstream_unavailable, or directory_unavailable (the user's session directory could not record or confirm a revocation; Retry-After)",
   504: "upstream_unavailable: Clerk did not answer in time",
 };
 
@@ -307,7 +307,7 @@ export const OPERATIONS: readonly Operation[] = [
       description: "Accepted",
       schema: schemaOf(z.object({ received: z.literal(true), type: z.string(), applied: z.boolean() })),
     },
-    errors: [400, 401, 409, 413, 500],
+    errors: [400, 401, 409, 413, 500, 503],
   },
   {
     method: "get",

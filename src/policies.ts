@@ -117,10 +117,16 @@ export async function endedLongLivedSession(c: Context<AppEnv>, claims: SessionC
         stats: c.var.metrics.upstream,
         beforeCall: () => guardUpstream(c, c.var.config),
       }),
-    recordEnded: (status) =>
-      sessions
+    recordEnded: async (status) => {
+      const recorded = sessions
         ? sessions.recordEnded(claims.sub, claims.sid, status, "gateway")
-        : markRevoked(c.env.SESSION_CACHE, claims.sid, status, "gateway"),
+        : markRevoked(c.env, claims.sub, claims.sid, status, "gateway");
+      // The token is refused either way; an object that could not record it (logged) learns of it
+      // from the next check of this kind, which every long-lived token of the session goes through.
+      await recorded.catch((error) => {
+        if (!(error instanceof ApiError && error.code === "directory_unavailable")) throw error;
+      });
+    },
   });
 }
 

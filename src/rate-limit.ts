@@ -42,6 +42,14 @@ export const RATE_LIMITS = {
    */
   RL_UPSTREAM_CALLER_PRODUCTION: { limit: 200, period: 10 },
   RL_UPSTREAM_CALLER_DEVELOPMENT: { limit: 20, period: 10 },
+  /**
+   * Requests forwarded to ORIGIN_URL, per user (per client IP on PUBLIC_PATHS). 600 a minute is
+   * 10 a second sustained, several times what an interactive client makes (a page load is tens
+   * of requests), so people never meet it, while a script holding one token cannot flood the
+   * origin faster than that from any one location. Public paths share one count per address
+   * (an office behind one NAT shares it too): serve heavy static assets from elsewhere.
+   */
+  RL_PROXY: { limit: 600, period: 60 },
 } as const satisfies Record<string, Limiter>;
 
 export type LimiterName = keyof typeof RATE_LIMITS;

@@ -1,5 +1,5 @@
 import type { UserPrincipal } from "./auth/principal";
-import { markRevoked } from "./cache/revocations";
+import { markRevoked, type RevocationBindings } from "./cache/revocations";
 import type { CacheStatus, SessionCache } from "./cache/session-cache";
 import type { ClerkClient } from "./clerk/client";
 import type { Session } from "./clerk/schemas";
@@ -20,13 +20,19 @@ export const sessionServiceOf = (c: { var: SessionServiceVariables }): SessionSe
 export class SessionService {
   readonly #clerk: ClerkClient;
   readonly #cache: SessionCache;
-  readonly #kv: KVNamespace;
+  readonly #bindings: RevocationBindings;
   readonly #onCacheTime: (ms: number) => void;
 
-  constructor(deps: { clerk: ClerkClient; cache: SessionCache; kv: KVNamespace; onCacheTime: (ms: number) => void }) {
+  constructor(deps: {
+    clerk: ClerkClient;
+    cache: SessionCache;
+    /** KV markers, and the SESSION_DIRECTORY object when bound: where revocations are recorded. */
+    bindings: RevocationBindings;
+    onCacheTime: (ms: number) => void;
+  }) {
     this.#clerk = deps.clerk;
     this.#cache = deps.cache;
-    this.#kv = deps.kv;
+    this.#bindings = deps.bindings;
     this.#onCacheTime = deps.onCacheTime;
   }
 
@@ -99,17 +105,31 @@ export class SessionService {
     return revoked;
   }
 
-  /** A session Clerk says is over: refused from now on, and gone from its owner's active list. */
-  async recordEnded(userId: string | undefined, sessionId: string, status: string, source: "gateway" | "webhook") {
+  /**
+   * A session Clerk says is over: refused from now on, and gone from its owner's active list.
+   * Resolves once the user's object recorded it (`inDirectory`: a webhook claim already did);
+   * a failure to record it there is the caller's error (503), a KV failure only a log line.
+   */
+  async recordEnded(
+    userId: string | undefined,
+    sessionId: string,
+    status: string,
+    source: "gateway" | "webhook",
+    options: { inDirectory?: boolean } = {},
+  ) {
     const writes: Promise<void>[] = [];
-    if (status !== "active" && status !== "pending") writes.push(markRevoked(this.#kv, sessionId, status, source));
+    if (status !== "active" && status !== "pending")
+      writes.push(markRevoked(this.#bindings, userId, sessionId, status, source, options));
     if (userId) writes.push(this.#cache.removeSession(userId, sessionId));
     const results = await Promise.allSettled(writes);
+    let unrecorded: unknown;
     for (const result of results) {
+      if (result.status === "fulfilled") continue;
+      if (result.reason instanceof ApiError) unrecorded = result.reason;
       // Clerk has already done the write: a KV hiccup must not turn it into a reported failure.
-      if (result.status === "rejected")
-        log("error", { msg: "cache_write_failed", session_id: sessionId, error: String(result.reason) });
+      else log("error", { msg: "cache_write_failed", session_id: sessionId, error: String(result.reason) });
     }
+    if (unrecorded) throw unrecorded;
   }
 
   /** A session appeared or changed: its owner's list is re-read from Clerk next time. */

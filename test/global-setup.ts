@@ -19,13 +19,19 @@ declare module "vitest" {
 }
 
 /**
- * Bundles the Clerk emulator so Miniflare can load it as an auxiliary worker, builds the
+ * Bundles the Clerk emulator and a second copy of the gateway (the cross-location tests) so
+ * Miniflare can load them as auxiliary workers, builds the
  * static assets the gateway serves (pages, /openapi.json), and validates the OpenAPI document.
  */
 export default async function setup(project: TestProject) {
   leakFindings().length = 0;
   const restoreOutput = [quietInjectedDrops(process.stdout), quietInjectedDrops(process.stderr)];
-  await Promise.all([bundleWorker("emulator/src/index.ts", "emulator/dist/index.js"), buildWeb()]);
+  await Promise.all([
+    bundleWorker("emulator/src/index.ts", "emulator/dist/index.js"),
+    // The same gateway as a second Worker (another isolate, another "location"): test/directory/.
+    bundleWorker("test/directory/location.ts", "test/directory/dist/location.js"),
+    buildWeb(),
+  ]);
   project.provide("openapiValidation", await validateOpenApi());
 
   // Teardown: any secret in any log line or gateway response of the whole run fails the run,

@@ -72,14 +72,15 @@ describe("revocation with memory layers", () => {
     expect(after.map((s) => s.id)).not.toContain(SEED.sessions.alicePhone.id);
   });
 
-  it(`sees a revocation marker written elsewhere (another isolate) within ${REVOCATION_NEGATIVE_MEMORY_MS} ms`, async () => {
+  it(`sees a revocation recorded elsewhere (another isolate) within ${REVOCATION_NEGATIVE_MEMORY_MS} ms`, async () => {
     const signedIn = await signIn("bob");
     expect((await call(ACTIVE, { token: signedIn.token })).status).toBe(200);
-    // Another isolate or location revoked it: only KV knows.
-    await env.SESSION_CACHE.put(
-      kvKeys.revoked(signedIn.session_id),
-      JSON.stringify({ revoked_at: Date.now(), status: "revoked", source: "webhook" }),
-    );
+    // Another isolate or location revoked it: only the user's SessionDirectory object knows.
+    const directory = env.SESSION_DIRECTORY;
+    if (!directory) throw new Error("SESSION_DIRECTORY is bound in wrangler.toml");
+    await directory
+      .get(directory.idFromName(signedIn.user_id))
+      .recordRevoked(signedIn.session_id, "revoked", "webhook");
     await sleep(REVOCATION_NEGATIVE_MEMORY_MS + 50);
     expect((await call(ACTIVE, { token: signedIn.token })).status).toBe(401);
   });

@@ -88,7 +88,12 @@ export async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal> {
       return principal;
     }
 
-    const result = await checkSessionToken(credential.value, { config, kv: c.env.SESSION_CACHE, keys: keyDeps(c) });
+    const result = await checkSessionToken(credential.value, {
+      config,
+      env: c.env,
+      metrics: c.var.metrics,
+      keys: keyDeps(c),
+    });
     if (!result.ok) return refuse(c, result.reason);
     if (await endedLongLivedSession(c, result.claims)) return refuse(c, "session_ended");
 
@@ -122,7 +127,8 @@ export async function authenticateRefresh(
   try {
     const result = await checkSessionToken(token, {
       config,
-      kv: c.env.SESSION_CACHE,
+      env: c.env,
+      metrics: c.var.metrics,
       ignoreExpiry: true,
       keys: keyDeps(c),
     });

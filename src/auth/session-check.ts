@@ -1,4 +1,4 @@
-import { isRevoked } from "../cache/revocations";
+import { isRevoked, type RevocationBindings, type RevocationMetrics } from "../cache/revocations";
 import { type VerifyOptions, type VerifyResult, verifySessionToken } from "./session-token";
 
 /**
@@ -11,10 +11,12 @@ export type SessionCheck = VerifyResult | { ok: false; reason: "revoked" };
 
 export async function checkSessionToken(
   token: string,
-  options: VerifyOptions & { kv: KVNamespace },
+  options: VerifyOptions & { env: RevocationBindings; metrics?: RevocationMetrics },
 ): Promise<SessionCheck> {
   const result = await verifySessionToken(token, options);
   if (!result.ok) return result;
-  if (await isRevoked(options.kv, result.claims.sid)) return { ok: false, reason: "revoked" };
+  if (await isRevoked(options.env, result.claims.sub, result.claims.sid, options.metrics)) {
+    return { ok: false, reason: "revoked" };
+  }
   return result;
 }

@@ -78,6 +78,18 @@ export const ISOLATE_MEMORY = {
     maxBytes: 4 * MiB,
     holds: "sessions revoked through this isolate (KV has the same markers for everyone else)",
   },
+  directoryFailures: {
+    maxEntries: 1_000,
+    maxBytes: 128 * KiB,
+    holds:
+      "per user, when the current run of failures to reach their SessionDirectory object began; forgetting one restarts that user's KV fallback window here",
+  },
+  webhookClaims: {
+    maxEntries: 200,
+    maxBytes: 16 * KiB,
+    holds:
+      "webhook ids claimed in this isolate without a SESSION_DIRECTORY binding, until KV shows them; forgetting one leaves KV's check",
+  },
   notRevoked: {
     maxEntries: 50_000,
     maxBytes: 4 * MiB,

@@ -152,7 +152,7 @@ async function authenticate(c: Context, options: GatewayOptions): Promise<AuthOb
 
   const result = await checkSessionToken(credential.value, {
     config,
-    kv: env.SESSION_CACHE,
+    env,
     keys: {
       kv: env.SESSION_CACHE,
       // Only the JWKS is ever fetched from here, at most once per interval per isolate for an unknown kid.
@@ -167,7 +167,11 @@ async function authenticate(c: Context, options: GatewayOptions): Promise<AuthOb
     ended = await endedSessionStatus(result.claims, {
       config,
       clerk: () => new ClerkClient(config),
-      recordEnded: (status) => markRevoked(env.SESSION_CACHE, result.claims.sid, status, "gateway"),
+      recordEnded: (status) =>
+        markRevoked(env, result.claims.sub, result.claims.sid, status, "gateway").catch((error) => {
+          // Refused either way; the next check of this long-lived token records it again.
+          if (!(error instanceof ApiError && error.code === "directory_unavailable")) throw error;
+        }),
     });
   } catch {
     // Clerk could not confirm it: such a token is never accepted unconfirmed, nor counted against its holder.

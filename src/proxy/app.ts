@@ -7,7 +7,7 @@ import type { AppEnv } from "../context";
 import { loadConfig } from "../env";
 import { ApiError, forbidden, internalError, rateLimited, unauthenticated } from "../errors";
 import { log, type RequestMetrics } from "../observability";
-import { limitOrThrow } from "../rate-limit";
+import { limitOrThrow, RATE_LIMITS } from "../rate-limit";
 import { originRequestInit, sendToOrigin } from "./forward";
 import { isPublicPath } from "./paths";
 
@@ -20,8 +20,6 @@ import { isPublicPath } from "./paths";
  * (Cache-Control, security headers, CORS, Server-Timing) are added to it.
  */
 
-/** RL_PROXY's window; declare the binding with `period = 60` so Retry-After is right. */
-export const PROXY_LIMIT_PERIOD_SECONDS = 60;
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** One log line per proxied request, like the gateway's own; no header is added to the origin's response. */
@@ -94,13 +92,13 @@ export function createProxyApp() {
       c.env.RL_PROXY,
       principal ? `proxy:user:${principal.userId}` : `proxy:ip:${ip}`,
       (retryAfter) => rateLimited(retryAfter, "Too many requests; retry later"),
-      PROXY_LIMIT_PERIOD_SECONDS,
+      RATE_LIMITS.RL_PROXY.period,
     );
 
-    const { target, init } = originRequestInit(c.req.raw, url, proxy, principal);
+    const { target, init, body } = originRequestInit(c.req.raw, url, proxy, principal);
     const started = Date.now();
     try {
-      return await sendToOrigin(target, init, proxy.timeoutMs, c.req.header("Accept-Encoding") ?? null);
+      return await sendToOrigin(target, init, proxy.timeoutMs, c.req.header("Accept-Encoding") ?? null, body);
     } finally {
       c.var.metrics.upstream.ms += Date.now() - started;
       c.var.metrics.upstream.calls++;

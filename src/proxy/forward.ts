@@ -1,4 +1,5 @@
 import type { UserPrincipal } from "../auth/principal";
+import { incompleteBody } from "../body";
 import type { ProxyConfig } from "../env";
 import { ApiError } from "../errors";
 
@@ -48,6 +49,83 @@ export function orgIdOf(principal: UserPrincipal): string | undefined {
 }
 
 /**
+ * The request body as the origin receives it, streamed chunk by chunk (never buffered), with
+ * a record of whether the CLIENT failed to send it: the connection dropped mid-body, or the
+ * body ended before (or ran past) the Content-Length it announced. When that happens the
+ * stream sent on errors too, so the origin never gets a cut body that looks complete, and
+ * the gateway can answer 400 instead of blaming the origin with a 502. With a declared length
+ * the origin gets the same Content-Length (FixedLengthStream); without one, a chunked body.
+ */
+export type GuardedBody = {
+  stream: ReadableStream<Uint8Array>;
+  clientFailure: () => string | undefined;
+  /** Aborted when the client's body fails: the origin request is torn down, not ended. */
+  signal: AbortSignal;
+};
+
+export function guardBody(body: ReadableStream<Uint8Array>, declared: number | undefined): GuardedBody {
+  const reader = body.getReader();
+  const aborter = new AbortController();
+  let received = 0;
+  let failure: string | undefined;
+  // The stream sent on is not errored: an error inside the runtime's upload pump is reported
+  // as an uncaught exception (an error-level line anyone could raise). Aborting the origin
+  // request instead tears its connection down (the origin's read fails, nothing looks whole)
+  // and cancels this stream, which cancels the client's.
+  const fail = (message: string) => {
+    failure = message;
+    reader.cancel().catch(() => {});
+    aborter.abort();
+  };
+  const guarded = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch {
+          fail("The request body could not be read to its end (the connection was closed)");
+          return;
+        }
+        if (chunk.done) {
+          if (declared !== undefined && received !== declared) {
+            fail(`The request body is ${received} bytes; its Content-Length announced ${declared}`);
+          } else {
+            controller.close();
+          }
+          return;
+        }
+        received += chunk.value.byteLength;
+        // Checked before the chunk goes on, so the origin never gets the announced length whole.
+        if (declared !== undefined && received > declared) {
+          fail(`The request body is longer than its Content-Length (${declared} bytes)`);
+          return;
+        }
+        controller.enqueue(chunk.value);
+      },
+      cancel(reason) {
+        return reader.cancel(reason).catch(() => {});
+      },
+    },
+    // Nothing read ahead: one chunk is in flight at a time, whatever the size of the upload.
+    { highWaterMark: 0 },
+  );
+  const result = { clientFailure: () => failure, signal: aborter.signal };
+  if (declared === undefined) return { stream: guarded, ...result };
+  const fixed = new FixedLengthStream(declared);
+  // Ends when the origin request is aborted (or completes); nothing of it is the caller's.
+  guarded.pipeTo(fixed.writable).catch(() => {});
+  return { stream: fixed.readable as ReadableStream<Uint8Array>, ...result };
+}
+
+/** The Content-Length a request announced, when it means something (not with Transfer-Encoding, RFC 9112 §6.3). */
+function declaredLength(headers: Headers): number | undefined {
+  if (headers.has("transfer-encoding")) return undefined;
+  const value = headers.get("content-length")?.trim();
+  return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
+}
+
+/**
  * The request the origin receives: the caller's method, path, query, headers and body
  * (streamed, never buffered), minus any caller-supplied identity, plus the gateway's.
  * `Authorization` and the `__session` cookies are kept by default, so an origin that
@@ -60,10 +138,13 @@ export function originRequestInit(
   url: URL,
   config: ProxyConfig,
   principal: UserPrincipal | undefined,
-): { target: string; init: RequestInit } {
+): { target: string; init: RequestInit; body: GuardedBody | null } {
   const headers = new Headers();
   for (const [name, value] of request.headers) {
-    if (name === "host" || isReservedHeader(name)) continue;
+    // Framing is the runtime's: it follows from the body sent on (fixed length or chunked).
+    if (name === "host" || name === "content-length" || name === "transfer-encoding" || isReservedHeader(name)) {
+      continue;
+    }
     headers.append(name, value);
   }
   if (!config.forwardCredentials) {
@@ -82,16 +163,20 @@ export function originRequestInit(
     if (orgId) headers.set(IDENTITY_HEADERS.orgId, orgId);
   }
   if (config.sharedSecret) headers.set(SECRET_HEADER, config.sharedSecret);
-  const hasBody = request.method !== "GET" && request.method !== "HEAD" && request.body !== null;
+  const body =
+    request.method !== "GET" && request.method !== "HEAD" && request.body !== null
+      ? guardBody(request.body, declaredLength(request.headers))
+      : null;
   return {
     target: `${config.originUrl}${url.pathname}${url.search}`,
     init: {
       method: request.method,
       headers,
-      body: hasBody ? request.body : null,
+      body: body?.stream ?? null,
       // A redirect is the origin's answer to the caller, not something for the gateway to follow.
       redirect: "manual",
     },
+    body,
   };
 }
 
@@ -123,6 +208,7 @@ export async function sendToOrigin(
   init: RequestInit,
   timeoutMs: number,
   acceptEncoding: string | null,
+  body: Pick<GuardedBody, "clientFailure" | "signal"> | null = null,
   fetcher: typeof fetch = fetch,
 ): Promise<Response> {
   const controller = new AbortController();
@@ -132,7 +218,15 @@ export async function sendToOrigin(
     controller.abort();
   }, timeoutMs);
   try {
-    const response = await fetcher(target, { ...init, signal: controller.signal });
+    const signal = body ? AbortSignal.any([controller.signal, body.signal]) : controller.signal;
+    const response = await fetcher(target, { ...init, signal });
+    // The client's upload broke before the origin answered: whatever the origin made of the
+    // part it got, its answer is to a body the client never finished sending.
+    const failure = body?.clientFailure();
+    if (failure) {
+      response.body?.cancel().catch(() => {});
+      throw incompleteBody(failure);
+    }
     // Headers of a fetched response are immutable; a copy lets the runtime stream it on unchanged.
     const copy = new Response(response.body, response);
     // The runtime asks origins for compressed bodies whatever the caller accepts, hands the body
@@ -144,7 +238,12 @@ export async function sendToOrigin(
       copy.headers.delete("Content-Length");
     }
     return copy;
-  } catch {
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    // The client's upload broke first (and the stream sent on with it): the client's doing,
+    // not the origin's. A 400 like the gateway's own routes give, and no error-level log.
+    const failure = body?.clientFailure();
+    if (failure) throw incompleteBody(failure);
     // Nothing about the failure (the origin's address, the runtime's message) goes to the caller.
     throw timedOut
       ? originError(504, `The origin did not answer within ORIGIN_TIMEOUT_MS (${timeoutMs} ms)`)

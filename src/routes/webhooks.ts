@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import * as z from "zod/mini";
-import { recordApplied, wasApplied } from "../cache/webhook-ids";
+import { claimWebhook, recordApplied, releaseClaim } from "../cache/webhook-ids";
 import type { AppEnv } from "../context";
 import { ApiError, unauthenticated } from "../errors";
 import { SESSION_ID, USER_ID } from "../ids";
@@ -62,8 +62,20 @@ webhooks.post("/clerk", async (c) => {
     throw error;
   }
 
-  const kv = c.env.SESSION_CACHE;
-  if (await wasApplied(kv, messageId)) {
+  const type = z.safeParse(EventType, payload).data?.type ?? "unknown";
+  const event = z.safeParse(SessionEvent, payload);
+  const session = event.success && (ENDED.has(type) || CHANGED.has(type)) ? event.data.data : undefined;
+  const ended = session && ENDED.has(type) && session.status !== "active" && session.status !== "pending";
+
+  // Claimed before anything is applied: of concurrent copies exactly one gets past here. With
+  // the directory, an ended session's revocation is recorded in the same step as the claim.
+  const claimed = await claimWebhook(c.env, {
+    messageId,
+    type,
+    userId: session?.user_id,
+    ...(session && ended ? { ended: { sessionId: session.id, status: session.status } } : {}),
+  });
+  if (!claimed) {
     throw new ApiError(409, [
       {
         code: "webhook_replayed",
@@ -73,18 +85,24 @@ webhooks.post("/clerk", async (c) => {
     ]);
   }
 
-  const type = z.safeParse(EventType, payload).data?.type ?? "unknown";
-  const event = z.safeParse(SessionEvent, payload);
-  const applied = event.success && (ENDED.has(type) || CHANGED.has(type));
-  if (applied) {
-    const { id, user_id, status } = event.data.data;
-    if (ENDED.has(type)) {
-      await c.var.sessions.recordEnded(user_id, id, status, "webhook");
-    } else {
-      await c.var.sessions.invalidateUser(user_id);
+  try {
+    if (session) {
+      const { id, user_id, status } = session;
+      if (ENDED.has(type)) {
+        await c.var.sessions.recordEnded(user_id, id, status, "webhook", { inDirectory: true });
+      } else {
+        await c.var.sessions.invalidateUser(user_id);
+      }
+      log("info", { msg: "webhook_applied", request_id: c.var.requestId, type, session_id: id, user_id });
     }
-    log("info", { msg: "webhook_applied", request_id: c.var.requestId, type, session_id: id, user_id });
+  } catch (error) {
+    releaseClaim(messageId);
+    throw error;
   }
-  await recordApplied(kv, messageId, type);
-  return c.json({ received: true, type, applied });
+  // The claim above is what refuses copies; this record is the claim's trace in KV (and, without
+  // the directory, the claim other isolates read). The event is applied already: a failed write is logged.
+  await recordApplied(c.env.SESSION_CACHE, messageId, type).catch((error) =>
+    log("warn", { msg: "webhook_record_failed", message_id: messageId, error: String(error) }),
+  );
+  return c.json({ received: true, type, applied: session !== undefined });
 });

@@ -32,9 +32,10 @@ export function proxyProject(options: {
           ratelimits: {
             ...ratelimits,
             // Small enough to reach in a test; used through an env copy, never by the other tests.
-            RL_TEST_PROXY: { namespace_id: "9201", simple: { limit: 3, period: 60 } },
-            RL_TEST_GUARD: { namespace_id: "9203", simple: { limit: 3, period: 60 } },
-            RL_TEST_PROXY_AUTH_FAILURES: { namespace_id: "9202", simple: RATE_LIMITS.RL_AUTH_FAILURES },
+            // Namespaces of their own (93xx): the shared table above already uses 90xx to 92xx.
+            RL_TEST_PROXY: { namespace_id: "9301", simple: { limit: 3, period: RATE_LIMITS.RL_PROXY.period } },
+            RL_TEST_GUARD: { namespace_id: "9303", simple: { limit: 3, period: 60 } },
+            RL_TEST_PROXY_AUTH_FAILURES: { namespace_id: "9302", simple: RATE_LIMITS.RL_AUTH_FAILURES },
           },
           outboundService: "test-origin",
           workers: [

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
+import { RATE_LIMITS } from "../../src/rate-limit";
 import { expiredToken, SEED, signIn, tokenWith, upstreamCalls } from "../support/emulator";
 import { useFreshWorld } from "../support/fresh-world";
 import { call, errorBody, SERVICE_KEY } from "../support/gateway";
@@ -447,11 +448,15 @@ describe("limits apply as on the gateway's own routes", () => {
   it("RL_PROXY limits requests per user (and per IP on public paths); refused ones never reach the origin", async () => {
     const alice = await signIn("alice");
     const overrides = { RL_PROXY: testEnv.RL_TEST_PROXY };
-    const statuses: number[] = [];
-    for (let i = 0; i < 7; i++) statuses.push((await sendWith(overrides, "/api/me", { token: alice.token })).status);
+    const responses: Response[] = [];
+    for (let i = 0; i < 7; i++) responses.push(await sendWith(overrides, "/api/me", { token: alice.token }));
+    const statuses = responses.map((r) => r.status);
     const passed = statuses.filter((s) => s === 200).length;
     // Limit 3 in a fixed window: 3, or up to 6 if the window rolled over mid-test.
     expect(statuses).toContain(429);
+    const refused = responses.find((r) => r.status === 429) as Response;
+    expect(refused.headers.get("Retry-After")).toBe(String(RATE_LIMITS.RL_PROXY.period));
+    expect((await errorBody(refused)).errors[0]?.code).toBe("rate_limit_exceeded");
     expect(passed).toBeGreaterThanOrEqual(3);
     expect(passed).toBeLessThanOrEqual(6);
     expect(await originRequests()).toHaveLength(passed);
@@ -491,6 +496,23 @@ describe("GATEWAY_BASE_PATH and the gateway's own routes", () => {
     expect(await originRequests()).toEqual([]);
     const page = await sendWith(root, "/devices", { token: alice.token });
     expect((await echo(page)).path).toBe("/devices");
+  });
+
+  it("a percent-encoded spelling of the gateway's namespace is the origin's, and authenticated like any origin path", async () => {
+    // The router decodes `%76%31` to `v1`; the front door does not. Such a request must neither
+    // reach the gateway's routes past the front door's split nor reach the origin unauthenticated.
+    const alice = await signIn("alice");
+    for (const [overrides, path] of [
+      [{ GATEWAY_BASE_PATH: "" }, "/%76%31/me/sessions/active"],
+      [{}, "/%63lerk/v1/me/sessions/active"],
+      [{}, "/clerk%2Fv1/me/sessions/active"],
+    ] as const) {
+      await clearOrigin();
+      await expectRefusedBeforeOrigin(await sendWith(overrides, path), 401, "authentication_invalid");
+      const seen = await echo(await sendWith(overrides, path, { token: alice.token }));
+      expect(seen.path).toBe(path);
+      expect(seen.headers["x-clerk-user-id"]).toBe(SEED.users.alice.id);
+    }
   });
 
   it("a base path without an origin: the gateway under it, a 404 elsewhere", async () => {

@@ -264,9 +264,11 @@ describe("malformed requests with no valid credential: no 5xx, Clerk's envelope,
           count++;
           const status = await checkResponse(r, await send(r));
           // Nothing succeeds without a credential but the health check, the landing page and CORS preflights.
+          // Judged on the path as the URL parser normalises it (`/.` and `/%2e` are `/`), as the router sees it.
+          const path = new URL(`${GATEWAY_ORIGIN}${r.path}${r.query}`).pathname;
           const open =
-            r.path === "/healthz" ||
-            (r.path === "/" && (r.method === "GET" || r.method === "HEAD")) ||
+            path === "/healthz" ||
+            (path === "/" && (r.method === "GET" || r.method === "HEAD")) ||
             r.method === "OPTIONS";
           if (status < 300) expect(open, `${r.method} ${r.path}`).toBe(true);
         },

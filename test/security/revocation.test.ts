@@ -21,8 +21,9 @@ import { everyRoute } from "./routes";
 /**
  * Clerk honours a revoked session's token until it expires (up to 60 s, longer for tokens
  * minted with expires_in_seconds). The gateway refuses it at once, on every route, in the
- * isolate that learnt of it (memory), and wherever KV has the marker (other isolates and
- * locations). Each test revokes a session it signed in itself, so seeded sessions stay usable.
+ * isolate that learnt of it (memory), and in every other isolate and location through the
+ * user's SessionDirectory object (KV markers without it: test/directory/). Each test revokes a
+ * session it signed in itself, so seeded sessions stay usable.
  */
 
 useFreshWorld();
@@ -104,23 +105,22 @@ describe("a session reported revoked by a signed webhook is refused at once on e
   });
 });
 
-describe("the revocation reaches other isolates and locations through KV", () => {
-  it("a marker another isolate wrote (this isolate never saw the revoke) refuses the session", async () => {
+describe("the revocation reaches other isolates and locations", () => {
+  it("a record another isolate wrote in the user's object (this isolate never saw the revoke) refuses the session", async () => {
     const device = await signIn("alice");
     const token = await freshToken(device.session_id);
     expect((await call("/v1/me/sessions/active", { token })).status).toBe(200);
     expect(isRevokedHere(device.session_id)).toBe(false);
-    // What another location's gateway writes when it revokes (docs/kv-schema.md).
-    await env.SESSION_CACHE.put(
-      kvKeys.revoked(device.session_id),
-      JSON.stringify({ revoked_at: Date.now(), status: "revoked", source: "gateway" }),
-      { expirationTtl: 3600 },
-    );
-    // This isolate checked the session a moment ago and believes "no marker" for at most
+    // What another location's gateway records when it revokes (docs/directory.md); KV never sees it here.
+    const directory = env.SESSION_DIRECTORY;
+    if (!directory) throw new Error("SESSION_DIRECTORY is bound in wrangler.toml");
+    await directory.get(directory.idFromName(device.user_id)).recordRevoked(device.session_id, "revoked", "gateway");
+    // This isolate checked the session a moment ago and believes "not revoked" for at most
     // REVOCATION_NEGATIVE_MEMORY_MS: that is the bound a revocation made elsewhere adds here.
     await new Promise((resolve) => setTimeout(resolve, REVOCATION_NEGATIVE_MEMORY_MS + 50));
     await expectRefusedEverywhere(device, token);
-    // Learnt once, it is then held in this isolate's memory: no KV read needed next time.
+    expect(await kvJson(kvKeys.revoked(device.session_id))).toBeNull();
+    // Learnt once, it is then held in this isolate's memory: no lookup needed next time.
     expect(isRevokedHere(device.session_id)).toBe(true);
   });
 

@@ -15,6 +15,8 @@ export function bundleWorker(entryPoint: string, outfile: string) {
     target: "es2022",
     conditions: ["workerd", "worker", "browser"],
     mainFields: ["browser", "module", "main"],
+    // Runtime modules (a copy of the gateway imports cloudflare:workers) are workerd's own.
+    external: ["cloudflare:*"],
     logLevel: "warning",
   });
 }

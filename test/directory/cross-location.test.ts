@@ -1,0 +1,211 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { decodeJwt } from "jose";
+import { describe, expect, it } from "vitest";
+import { kvKeys } from "../../src/cache/kv-schema";
+import { REVOCATION_NEGATIVE_MEMORY_MS } from "../../src/cache/memory";
+import { isRevokedHere } from "../../src/cache/revocations";
+import { DIRECTORY_TIMEOUT_MS } from "../../src/directory/client";
+import type { SessionDirectory } from "../../src/directory/session-directory";
+import { everyRoute } from "../security/routes";
+import {
+  clearCalls,
+  freshToken,
+  type SignedIn,
+  setSessionStatus,
+  signIn,
+  upstreamCalls,
+  webhookDeliveries,
+} from "../support/emulator";
+import { useFreshWorld } from "../support/fresh-world";
+import { type CallOptions, call, errorBody, kvJson, SERVICE_KEY } from "../support/gateway";
+import { callB } from "./locations";
+
+/**
+ * Two gateway locations: this test's Worker (A) and gateway B, another Worker with its own
+ * isolate, sharing the KV namespace and the SessionDirectory objects. B's KV reads never see a
+ * revocation marker (KV has not propagated it there), so whatever B refuses, it learnt from the
+ * user's object. The bound under test (docs/security.md): a session revoked anywhere is refused
+ * everywhere within REVOCATION_NEGATIVE_MEMORY_MS (1 s) plus one round trip to the object.
+ */
+
+type Call = (path: string, options?: CallOptions) => Promise<Response>;
+
+/** 1 s of "not revoked" memory, plus one object round trip and the polling step, generously. */
+const BOUND_MS = REVOCATION_NEGATIVE_MEMORY_MS + DIRECTORY_TIMEOUT_MS;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+useFreshWorld();
+
+function directory() {
+  const namespace = env.SESSION_DIRECTORY;
+  if (!namespace) throw new Error("SESSION_DIRECTORY is bound in wrangler.toml");
+  return namespace;
+}
+
+/** The user's object's revocation rows, read from its SQLite storage. */
+function storedRevocations(userId: string) {
+  const stub = directory().get(directory().idFromName(userId));
+  return runInDurableObject(stub, (_instance: SessionDirectory, state) =>
+    state.storage.sql.exec("SELECT session_id, status, source FROM revoked ORDER BY session_id").toArray(),
+  );
+}
+
+/** Polls `via` until the token is refused; returns how long after `since` that was. */
+async function refusedAfter(via: Call, token: string, since: number): Promise<number> {
+  for (;;) {
+    const response = await via("/v1/me/sessions/active", { token });
+    if (response.status === 401) return Date.now() - since;
+    expect(response.status).toBe(200);
+    if (Date.now() - since > 10 * BOUND_MS) throw new Error("the revoked session was never refused");
+    await sleep(25);
+  }
+}
+
+/** The revoked session's token on every route of `via` (and as refresh's expired_token): all 401, none reaches Clerk. */
+async function expectRefusedEverywhere(via: Call, device: SignedIn, token: string) {
+  expect(decodeJwt(token).exp).toBeGreaterThan(Date.now() / 1000);
+  await clearCalls();
+  for (const route of everyRoute(device.session_id)) {
+    const response = await via(route.path, {
+      method: route.method,
+      token,
+      ...(route.json ? { json: route.json } : {}),
+    });
+    expect(response.status, route.name).toBe(401);
+    expect((await errorBody(response)).errors[0]?.code).toBe("authentication_invalid");
+  }
+  const refresh = await via(`/v1/sessions/${device.session_id}/refresh`, {
+    method: "POST",
+    json: { expired_token: token, refresh_token: device.refresh_token, request_origin: "http://localhost:8787" },
+  });
+  expect(refresh.status, "refresh").toBe(401);
+  expect(await upstreamCalls()).toBe(0);
+}
+
+/** Both locations accept the session, so both have "not revoked" in memory when the revoke happens. */
+async function warmBoth(token: string) {
+  expect((await call("/v1/me/sessions/active", { token })).status).toBe(200);
+  expect((await callB("/v1/me/sessions/active", { token })).status).toBe(200);
+}
+
+describe("a revoke through one location is refused by another within the bound", () => {
+  it("revoked through A (/v1/me): B refuses within 1 s + one object round trip, with no marker in its KV", async () => {
+    const phone = await signIn("alice");
+    const laptop = await signIn("alice");
+    const phoneToken = await freshToken(phone.session_id);
+    await warmBoth(phoneToken);
+
+    const revoke = await call(`/v1/me/sessions/${phone.session_id}/revoke`, { method: "POST", token: laptop.token });
+    expect(revoke.status).toBe(200);
+    const revokedAt = Date.now();
+    // Reported done only once the object had it: it is there before anyone asks B.
+    expect(await storedRevocations(phone.user_id)).toEqual([
+      { session_id: phone.session_id, status: "revoked", source: "gateway" },
+    ]);
+
+    const elapsed = await refusedAfter(callB, phoneToken, revokedAt);
+    console.log(`cross-location revocation (gateway revoke) refused after ${elapsed} ms`);
+    expect(elapsed).toBeLessThanOrEqual(BOUND_MS);
+    await expectRefusedEverywhere(callB, phone, phoneToken);
+    // A refuses from memory at once; the laptop, still active, works at both.
+    await expectRefusedEverywhere(call, phone, phoneToken);
+    expect((await callB("/v1/me/sessions/active", { token: laptop.token })).status).toBe(200);
+  });
+
+  it("revoked through B (/v1/sessions, service): A refuses within the bound", async () => {
+    const device = await signIn("alice");
+    const token = await freshToken(device.session_id);
+    await warmBoth(token);
+
+    const revoke = await callB(`/v1/sessions/${device.session_id}/revoke`, { method: "POST", serviceKey: SERVICE_KEY });
+    expect(revoke.status).toBe(200);
+    const revokedAt = Date.now();
+    expect(isRevokedHere(device.session_id)).toBe(false);
+    // One KV namespace: B's marker is here. Delete it: A must learn of the revocation from the object alone.
+    expect(await kvJson(kvKeys.revoked(device.session_id))).toMatchObject({ status: "revoked", source: "gateway" });
+    await env.SESSION_CACHE.delete(kvKeys.revoked(device.session_id));
+
+    const elapsed = await refusedAfter(call, token, revokedAt);
+    console.log(`cross-location revocation (service revoke at B) refused at A after ${elapsed} ms`);
+    expect(elapsed).toBeLessThanOrEqual(BOUND_MS);
+    await expectRefusedEverywhere(call, device, token);
+    expect(isRevokedHere(device.session_id)).toBe(true);
+  });
+
+  it("a verified session.revoked webhook delivered to A: B refuses within the bound", async () => {
+    const device = await signIn("alice");
+    const token = await freshToken(device.session_id);
+    await warmBoth(token);
+
+    await setSessionStatus(device.session_id, "revoked");
+    const delivery = (await webhookDeliveries("session.revoked")).at(-1);
+    if (!delivery) throw new Error("no delivery");
+    const response = await call("/webhooks/clerk", { method: "POST", headers: delivery.headers, body: delivery.body });
+    expect(response.status).toBe(200);
+    const revokedAt = Date.now();
+    expect(await storedRevocations(device.user_id)).toEqual([
+      { session_id: device.session_id, status: "revoked", source: "webhook" },
+    ]);
+
+    const elapsed = await refusedAfter(callB, token, revokedAt);
+    console.log(`cross-location revocation (webhook) refused after ${elapsed} ms`);
+    expect(elapsed).toBeLessThanOrEqual(BOUND_MS);
+    await expectRefusedEverywhere(callB, device, token);
+  });
+
+  it("a session.ended webhook delivered to B: A refuses within the bound", async () => {
+    const device = await signIn("alice");
+    const token = await freshToken(device.session_id);
+    await warmBoth(token);
+
+    await setSessionStatus(device.session_id, "ended");
+    const delivery = (await webhookDeliveries("session.ended")).at(-1);
+    if (!delivery) throw new Error("no delivery");
+    expect(
+      (await callB("/webhooks/clerk", { method: "POST", headers: delivery.headers, body: delivery.body })).status,
+    ).toBe(200);
+    const revokedAt = Date.now();
+    await env.SESSION_CACHE.delete(kvKeys.revoked(device.session_id));
+
+    const elapsed = await refusedAfter(call, token, revokedAt);
+    console.log(`cross-location revocation (webhook at B) refused at A after ${elapsed} ms`);
+    expect(elapsed).toBeLessThanOrEqual(BOUND_MS);
+    await expectRefusedEverywhere(call, device, token);
+  });
+});
+
+describe("the object is the authority: KV can lose everything", () => {
+  it("a revoked session stays refused at both locations after all KV state is wiped", async () => {
+    const device = await signIn("alice");
+    const token = await freshToken(device.session_id);
+    await warmBoth(token);
+    expect(
+      (await call(`/v1/sessions/${device.session_id}/revoke`, { method: "POST", serviceKey: SERVICE_KEY })).status,
+    ).toBe(200);
+
+    // Every key of the shared namespace, markers, lists, JWKS and webhook ids alike.
+    let cursor: string | undefined;
+    do {
+      const page = await env.SESSION_CACHE.list(cursor ? { cursor } : {});
+      await Promise.all(page.keys.map((key) => env.SESSION_CACHE.delete(key.name)));
+      cursor = page.list_complete ? undefined : page.cursor;
+    } while (cursor);
+    expect((await env.SESSION_CACHE.list()).keys).toEqual([]);
+    expect(await kvJson(kvKeys.revoked(device.session_id))).toBeNull();
+
+    await sleep(REVOCATION_NEGATIVE_MEMORY_MS + 50);
+    await expectRefusedEverywhere(callB, device, token);
+    await expectRefusedEverywhere(call, device, token);
+    expect(await storedRevocations(device.user_id)).toHaveLength(1);
+  });
+
+  it("a session still active is accepted at both locations, and the object holds nothing for it (the control)", async () => {
+    const device = await signIn("alice");
+    const token = await freshToken(device.session_id);
+    await warmBoth(token);
+    await sleep(REVOCATION_NEGATIVE_MEMORY_MS + 50);
+    await warmBoth(token);
+    expect(await storedRevocations(device.user_id)).toEqual([]);
+  });
+});

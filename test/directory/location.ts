@@ -1,0 +1,51 @@
+import { createApp } from "../../src/app";
+import { kvKeys } from "../../src/cache/kv-schema";
+import type { Bindings } from "../../src/env";
+
+/**
+ * A second gateway "location" for the cross-location tests: the same app, built into its own
+ * auxiliary Worker (own isolate, so none of the first gateway's memory), sharing the KV
+ * namespace and, when bound, the SessionDirectory namespace with it (vitest.config.ts).
+ *
+ * LOCATION_KV_NEVER_PROPAGATES="true" plays a location KV has not caught up with yet: its reads
+ * of revocation markers never see one (KV documents up to 60 s; here, never), whatever the
+ * shared namespace holds. Everything else reads and writes the shared namespace.
+ */
+type LocationEnv = Bindings & { LOCATION_KV_NEVER_PROPAGATES?: string };
+
+// Info lines (one per request) would flood the test output, and they cannot reach the suite's
+// reporter from an auxiliary Worker; warnings and errors still print.
+console.log = () => undefined;
+
+const app = createApp();
+const envs = new WeakMap<object, Bindings>();
+
+export default {
+  fetch(request, env, ctx) {
+    let located = envs.get(env);
+    if (!located) {
+      located =
+        env.LOCATION_KV_NEVER_PROPAGATES === "true"
+          ? { ...env, SESSION_CACHE: markersNeverArrive(env.SESSION_CACHE) }
+          : env;
+      envs.set(env, located);
+    }
+    return app.fetch(request, located, ctx);
+  },
+} satisfies ExportedHandler<LocationEnv>;
+
+function markersNeverArrive(kv: KVNamespace): KVNamespace {
+  return new Proxy(kv, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property !== "get" && property !== "getWithMetadata")
+        return typeof value === "function" ? value.bind(target) : value;
+      return (key: unknown, ...rest: unknown[]) => {
+        if (typeof key === "string" && key.startsWith(kvKeys.revoked(""))) {
+          return Promise.resolve(property === "get" ? null : { value: null, metadata: null, cacheStatus: null });
+        }
+        return (value as (...args: unknown[]) => unknown).call(target, key, ...rest);
+      };
+    },
+  });
+}
