@@ -143,7 +143,7 @@ export const ISOLATE_MEMORY = {
   },
   gatewayEnvs: {
     maxEntries: 16,
-    maxBytes: 64 * KiB,
+    maxBytes: 8 * KiB,
     holds:
       "per set of clerk-session-gateway/hono options (renamed bindings, settings in code), the env views built from them, weakly by env object; a forgotten one is rebuilt",
   },
