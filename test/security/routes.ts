@@ -51,3 +51,13 @@ export async function expectRefusedEverywhere(
   expect(refresh.status, "refresh").toBe(401);
   expect(await upstreamCalls()).toBe(0);
 }
+
+/** `who` signs out of their own session through `via`: it goes through, and reaches Clerk exactly once. */
+export async function expectSignOutReachesClerk(
+  via: (path: string, options: CallOptions) => Promise<Response>,
+  who: SignedIn,
+): Promise<void> {
+  const signOut = await via(`/v1/me/sessions/${who.session_id}/revoke`, { method: "POST", token: who.token });
+  expect(signOut.status).toBe(200);
+  expect(await upstreamCalls({ method: "POST", path: `/v1/sessions/${who.session_id}/revoke` })).toBe(1);
+}
