@@ -57,11 +57,12 @@ describe("isolate memory counters", () => {
     }
     const lines = logged.json().filter((line) => line.msg === "request");
     expect(lines).toHaveLength(3);
-    type Totals = { hits: number; misses: number; storeReads: number };
+    type Totals = { hits: number; misses: number; storeReads: number; directoryReads: number };
     const [first, second, third] = lines.map((line) => ({
       hits: Number(line.memory_hits),
       misses: Number(line.memory_misses),
       storeReads: Number(line.memory_store_reads),
+      directoryReads: Number(line.memory_directory_reads),
     })) as [Totals, Totals, Totals];
     // The second request read its list from KV (the first one's copy was dropped when its write landed).
     expect(second.storeReads - first.storeReads).toBe(1);
@@ -69,10 +70,14 @@ describe("isolate memory counters", () => {
     expect(third.hits - second.hits).toBe(3);
     expect(third.misses - second.misses).toBe(0);
     expect(third.storeReads - second.storeReads).toBe(0);
+    // The first request asked the user's session directory object (bound here); "not revoked" then came from memory.
+    expect(first.directoryReads).toBeGreaterThan(0);
+    expect(third.directoryReads - first.directoryReads).toBe(0);
     expect(memoryLookupTotals()).toEqual({
       memory_hits: third.hits,
       memory_misses: third.misses,
       memory_store_reads: third.storeReads,
+      memory_directory_reads: third.directoryReads,
     });
     for (const raw of logged.lines) expect(raw).not.toContain(token);
   });

@@ -10,6 +10,8 @@ export type MemoryLayer = "lists" | "revocations" | "tokens";
 
 const hits: Record<MemoryLayer, number> = { lists: 0, revocations: 0, tokens: 0 };
 const misses: Record<MemoryLayer, number> = { lists: 0, revocations: 0, tokens: 0 };
+/** Revocation misses that asked the user's SessionDirectory object (the rest read KV markers). */
+let directoryReads = 0;
 
 /** Counts one lookup of `layer` (a hit when `value` is defined) and hands the value back. */
 export function countLookup<V>(layer: MemoryLayer, value: V | undefined): V | undefined {
@@ -18,15 +20,27 @@ export function countLookup<V>(layer: MemoryLayer, value: V | undefined): V | un
   return value;
 }
 
+/** Counts one lookup sent to a SessionDirectory object (answered or not). */
+export function countDirectoryRead(): void {
+  directoryReads++;
+}
+
 /**
  * Totals since the isolate started, as the request log line carries them; `memory_store_reads`
- * are the misses that read a store (lists and revocations), the cost a warm path still pays.
+ * are the misses that read a store (lists and revocations), the cost a warm path still pays;
+ * `memory_directory_reads` are those of them that asked the session directory object.
  */
-export function memoryLookupTotals(): { memory_hits: number; memory_misses: number; memory_store_reads: number } {
+export function memoryLookupTotals(): {
+  memory_hits: number;
+  memory_misses: number;
+  memory_store_reads: number;
+  memory_directory_reads: number;
+} {
   return {
     memory_hits: hits.lists + hits.revocations + hits.tokens,
     memory_misses: misses.lists + misses.revocations + misses.tokens,
     memory_store_reads: misses.lists + misses.revocations,
+    memory_directory_reads: directoryReads,
   };
 }
 

@@ -10,7 +10,7 @@ import { log } from "../observability";
 import { kvKeys, REVOCATION_TTL_SECONDS, type RevocationEntry } from "./kv-schema";
 import { queuedValue, writeCoalesced } from "./kv-writer";
 import { fixedBytes, isolateMap, REVOCATION_NEGATIVE_MEMORY_MS } from "./memory";
-import { countLookup } from "./memory-stats";
+import { countDirectoryRead, countLookup } from "./memory-stats";
 
 /**
  * @module
@@ -145,6 +145,7 @@ export async function isRevoked(
 
   const namespace = env.SESSION_DIRECTORY;
   if (namespace) {
+    countDirectoryRead();
     try {
       const revoked = await withDeadline(directoryFor(namespace, userId).isRevoked(sessionId));
       directoryDownSince.delete(userId);
