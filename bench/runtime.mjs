@@ -8,6 +8,9 @@
  * Workers:
  * - gateway / gateway-nocache: the gateway as built (`wrangler.toml`), the second with the
  *   session cache off (TTL 0). Their Durable Objects come from `wrangler.toml`.
+ * - gateway-kv-only: the same bundle without the SESSION_DIRECTORY binding (KV markers only, the
+ *   fallback for deployments without it), on the gateway's KV namespace: the revocation check's
+ *   cost with the object is the difference between the two on the same warm read.
  * - baseline: `@clerk/backend` on every request (bench/baseline/).
  * - floor: the floors, one route each (bench/floors/index.mjs).
  * - app-clerk-hono / app-ours: the same Hono handler behind `@clerk/hono` and behind ours
@@ -16,9 +19,9 @@
  * - clerk-emulator: upstream for all of them (Miniflare `outboundService`: their fetch to
  *   https://api.clerk.com lands on it, host preserved; nothing reaches the network).
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
@@ -43,6 +46,7 @@ export const ports = {
   floor: PORT + 4,
   appClerkHono: PORT + 5,
   appOurs: PORT + 6,
+  kvOnly: PORT + 7,
   inspector: PORT + 8,
 };
 export const url = (name, path = "") => `http://${HOST}:${ports[name]}${path}`;
@@ -128,7 +132,13 @@ export function memoryCounters() {
   if (!lastGatewayLine) return null;
   try {
     const line = JSON.parse(lastGatewayLine.slice(lastGatewayLine.indexOf("{")));
-    return { hits: line.memory_hits, misses: line.memory_misses, storeReads: line.memory_store_reads };
+    return {
+      hits: line.memory_hits,
+      misses: line.memory_misses,
+      storeReads: line.memory_store_reads,
+      // Absent on builds that do not count them: null, never a made-up figure (the report says "n/a").
+      directoryReads: line.memory_directory_reads ?? null,
+    };
   } catch {
     return null;
   }
@@ -179,6 +189,17 @@ export function startRuntime(scripts) {
       durableObjects: gatewayDurableObjects("gateway"),
       outboundService: "clerk-emulator",
       unsafeDirectSockets: direct("nocache"),
+    },
+    {
+      name: "gateway-kv-only",
+      modules: true,
+      scriptPath: scripts.gateway,
+      compatibilityDate: COMPAT,
+      bindings: gatewayVars,
+      // The gateway's namespace (its lists and markers), but no Durable Object bindings: no SESSION_DIRECTORY.
+      kvNamespaces: { SESSION_CACHE: "bench-gateway" },
+      outboundService: "clerk-emulator",
+      unsafeDirectSockets: direct("kvOnly"),
     },
     {
       name: "baseline",
@@ -498,6 +519,8 @@ export async function startProfile(worker) {
   return {
     async stop(file) {
       const { profile } = await send("Profiler.stop");
+      // A fresh clone has no bench/out/ until the first report writes it.
+      mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, JSON.stringify(profile));
       ws.close();
       console.log(`  profile written to ${file} (${target.title ?? target.id})`);

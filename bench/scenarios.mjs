@@ -82,6 +82,17 @@ export function scenarioSpecs({ oursUnavailable }) {
       memory: true,
     },
     {
+      // The same warm read without SESSION_DIRECTORY: the check reads KV markers instead of the object.
+      name: "cached-kv-only",
+      label: "same, KV-only (no SESSION_DIRECTORY)",
+      worker: "gateway-kv-only",
+      base: url("kvOnly"),
+      path: ACTIVE,
+      auth: true,
+      prime: true,
+      memory: true,
+    },
+    {
       name: "nocache",
       label: "same, cache disabled (TTL 0)",
       worker: "gateway-nocache",
@@ -252,6 +263,10 @@ async function measureOnce(spec, tokens) {
             hits: after.hits - memoryBefore.hits,
             misses: after.misses - memoryBefore.misses,
             storeReads: after.storeReads - memoryBefore.storeReads,
+            directoryReads:
+              after.directoryReads === null || memoryBefore.directoryReads === null
+                ? null
+                : after.directoryReads - memoryBefore.directoryReads,
           }
         : null;
   }
@@ -315,9 +330,21 @@ export async function runRounds(specs, { sessionIds }) {
       const bad =
         (row.non2xx + row.errors > 0 ? `  (${row.non2xx + row.errors} not 200)` : "") +
         (row.primeFailures ? `  (${row.primeFailures} priming requests not 200)` : "");
+      // Store reads and object lookups per request: proof of where the revocation check went.
+      const reads = row.memory
+        ? `  ${(row.memory.storeReads / Math.max(row.requests, 1)).toFixed(2)} store reads/req, ${
+            row.memory.directoryReads === null
+              ? "directory lookups n/a"
+              : `${(row.memory.directoryReads / Math.max(row.requests, 1)).toFixed(2)} directory lookups/req`
+          }`
+        : "";
       console.log(
-        `  ${spec.label.padEnd(44)} ${row.rps.toFixed(0).padStart(6)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms${cpu}${bad}`,
+        `  ${spec.label.padEnd(44)} ${row.rps.toFixed(0).padStart(6)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms${cpu}${reads}${bad}`,
       );
+      if (spec.name === "cached" && row.memory?.directoryReads === 0 && row.memory.storeReads > 0)
+        console.error(
+          "  the warm read never asked the session directory: is SESSION_DIRECTORY bound in wrangler.toml?",
+        );
     }
   }
   return runs;
