@@ -7,7 +7,7 @@
 import { createMiddleware } from "hono/factory";
 import type { RequestIdVariables } from "hono/request-id";
 import type { AuthVariables } from "./auth/principal";
-import { memoryLookupTotals } from "./cache/memory-stats";
+import { writeMemoryLookupTotals } from "./cache/memory-stats";
 import { newUpstreamStats, type UpstreamStats } from "./clerk/client";
 
 export type RequestMetrics = {
@@ -86,37 +86,55 @@ export const observe = () =>
       const totalMs = Date.now() - metrics.startedAt;
       c.res.headers.set(
         "Server-Timing",
-        [
-          `verify;dur=${metrics.verifyMs}`,
-          `cache;dur=${metrics.cacheMs}`,
-          `upstream;dur=${metrics.upstream.ms}`,
-          `total;dur=${totalMs}`,
-        ].join(", "),
+        `verify;dur=${metrics.verifyMs}, cache;dur=${metrics.cacheMs}, upstream;dur=${metrics.upstream.ms}, total;dur=${totalMs}`,
       );
-      const principal = c.var.principal;
-      log("info", {
-        msg: "request",
-        request_id: c.var.requestId,
-        ...(metrics.clientRequestId ? { client_request_id: metrics.clientRequestId } : {}),
-        method: c.req.method,
-        route: c.req.routePath || metrics.route,
-        status: c.res.status,
-        principal: principal?.kind ?? "anonymous",
-        ...(principal?.kind === "user" ? { user_id: principal.userId, session_id: principal.sessionId } : {}),
-        ...(principal?.kind === "service" ? { service_key: principal.keyIndex } : {}),
-        ...(metrics.cache ? { cache: metrics.cache } : {}),
-        ...(metrics.authFailure ? { auth_failure: metrics.authFailure } : {}),
-        ...(metrics.directory ? { directory: metrics.directory } : {}),
-        ...(metrics.errorCode ? { error_code: metrics.errorCode } : {}),
-        ...(metrics.setting ? { setting: metrics.setting } : {}),
-        upstream_calls: metrics.upstream.calls,
-        // Isolate totals, not this request's: the memory layers' hit ratio over any window is a difference of two lines.
-        ...memoryLookupTotals(),
-        upstream_ms: metrics.upstream.ms,
-        duration_ms: totalMs,
-      });
+      emit("info", requestLine(c.var, c.req.method, c.req.routePath || metrics.route, c.res.status, metrics, totalMs));
     }
   });
+
+/**
+ * The request log line. Built field by field, not from spreads of optional parts: it is
+ * written for every request, and on a warm read it was the largest single cost of the
+ * gateway's own code. Optional fields are absent, not null, when they do not apply.
+ */
+function requestLine(
+  vars: LoggedVariables,
+  method: string,
+  route: string,
+  status: number,
+  metrics: RequestMetrics,
+  totalMs: number,
+): Record<string, unknown> {
+  const line: Record<string, unknown> = {
+    level: "info",
+    time: new Date().toISOString(),
+    msg: "request",
+    request_id: vars.requestId,
+  };
+  if (metrics.clientRequestId) line.client_request_id = metrics.clientRequestId;
+  line.method = method;
+  line.route = route;
+  line.status = status;
+  const principal = vars.principal;
+  line.principal = principal?.kind ?? "anonymous";
+  if (principal?.kind === "user") {
+    line.user_id = principal.userId;
+    line.session_id = principal.sessionId;
+  } else if (principal?.kind === "service") {
+    line.service_key = principal.keyIndex;
+  }
+  if (metrics.cache) line.cache = metrics.cache;
+  if (metrics.authFailure) line.auth_failure = metrics.authFailure;
+  if (metrics.directory) line.directory = metrics.directory;
+  if (metrics.errorCode) line.error_code = metrics.errorCode;
+  if (metrics.setting) line.setting = metrics.setting;
+  line.upstream_calls = metrics.upstream.calls;
+  // Isolate totals, not this request's: the memory layers' hit ratio over any window is a difference of two lines.
+  writeMemoryLookupTotals(line);
+  line.upstream_ms = metrics.upstream.ms;
+  line.duration_ms = totalMs;
+  return line;
+}
 
 type AuditContext = { var: LoggedVariables };
 
@@ -157,8 +175,13 @@ export async function withAudit<T>(
 }
 
 export function log(level: "info" | "warn" | "error", fields: Record<string, unknown>) {
-  const line = JSON.stringify({ level, time: new Date().toISOString(), ...fields });
-  if (level === "error") console.error(line);
-  else if (level === "warn") console.warn(line);
-  else console.log(line);
+  emit(level, { level, time: new Date().toISOString(), ...fields });
+}
+
+/** Writes one line whose `level` and `time` are already its first fields. */
+function emit(level: "info" | "warn" | "error", line: Record<string, unknown>) {
+  const text = JSON.stringify(line);
+  if (level === "error") console.error(text);
+  else if (level === "warn") console.warn(text);
+  else console.log(text);
 }

@@ -44,6 +44,14 @@ export function memoryLookupTotals(): {
   };
 }
 
+/** The same totals written onto a log line being built, without an intermediate object. */
+export function writeMemoryLookupTotals(line: Record<string, unknown>): void {
+  line.memory_hits = hits.lists + hits.revocations + hits.tokens;
+  line.memory_misses = misses.lists + misses.revocations + misses.tokens;
+  line.memory_store_reads = misses.lists + misses.revocations;
+  line.memory_directory_reads = directoryReads;
+}
+
 /** Per layer (tests, diagnostics). */
 export function memoryLookups(): Record<MemoryLayer, { hits: number; misses: number }> {
   return {
