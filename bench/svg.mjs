@@ -29,6 +29,7 @@ export function renderSvg(result) {
     healthz: "#8c8c8c",
     cached: "#f38020",
     "cached-rate": "#f38020",
+    "cached-kv-only": "#f8b070",
     nocache: "#4a7bd0",
     baseline: "#b04a4a",
     "baseline-rate": "#b04a4a",
