@@ -1,0 +1,66 @@
+/**
+ * In workerd, a request's I/O belongs to that request: when it is cancelled (its client went
+ * away), its pending fetches and KV calls are cancelled with it, and a promise that another
+ * request awaits on them never settles. workerd then cancels the waiting request as hung
+ * ("… your Worker's code had hung and would never generate a response"), a 500. Work shared
+ * between requests (single flight, serialised updates, paced KV writes, the JWKS fetch) must
+ * therefore never be a correctness dependency: these tests cancel the request that started the
+ * shared work while another one waits on it.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { kvKeys } from "../../src/cache/kv-schema";
+import { settled } from "../../src/cache/kv-writer";
+import { clearFaults, emulatorCalls, SEED, setFault, signIn } from "../support/emulator";
+import { coldIsolate, useFreshWorld } from "../support/fresh-world";
+import { call, SERVICE_KEY } from "../support/gateway";
+
+useFreshWorld();
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function listCalls(userId: string): Promise<number> {
+  const calls = await emulatorCalls({ method: "GET", path: "/v1/sessions" });
+  return calls.filter((c) => new URLSearchParams(c.search).get("user_id") === userId).length;
+}
+
+/** A request that never waits forever: the test fails with "hung" instead of timing out. */
+async function within(response: Promise<Response>, ms: number): Promise<Response | "hung"> {
+  return Promise.race([response, sleep(ms).then(() => "hung" as const)]);
+}
+
+describe("a request whose client went away never strands the requests sharing its work", () => {
+  it("a session list load started by a cancelled request: the request waiting on it still answers", async () => {
+    const carol = SEED.users.carol.id;
+    const reader = await signIn("carol");
+    // Warm the JWKS, then make the list cold again: the next reads all miss.
+    expect((await call(`/v1/sessions/${reader.session_id}`, { token: reader.token })).status).toBe(200);
+    await settled();
+    await env.SESSION_CACHE.delete(kvKeys.activeSessions(carol));
+    coldIsolate();
+    await setFault({ method: "GET", path: "/v1/sessions", mode: "slow", delay_ms: 600, times: 1 });
+    const before = await listCalls(carol);
+
+    const client = new AbortController();
+    const first = call("/v1/me/sessions/active", { token: reader.token, signal: client.signal }).catch(
+      (error: unknown) => error,
+    );
+    // The first request has started the (slow) load when the second one joins it …
+    await sleep(150);
+    const second = call(`/v1/sessions?user_id=${carol}&status=active`, { serviceKey: SERVICE_KEY });
+    await sleep(50);
+    // … and then the first one's client goes away.
+    client.abort();
+    await first;
+
+    const answer = await within(second, 5_000);
+    expect(answer).not.toBe("hung");
+    const response = answer as Response;
+    expect(response.status).toBe(200);
+    const ids = ((await response.json()) as Array<{ id: string }>).map((s) => s.id);
+    expect(ids).toContain(reader.session_id);
+    // Single flight is kept while it works: at most the cancelled load and the waiter's own.
+    expect(await listCalls(carol)).toBeLessThanOrEqual(before + 2);
+    await clearFaults();
+  });
+});
