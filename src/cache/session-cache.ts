@@ -1,5 +1,6 @@
 import type { Session } from "../clerk/schemas";
 import { ApiError, upstreamUnavailable } from "../errors";
+import { joinWithin } from "../shared-work";
 import { ActiveSessionsEntry, kvKeys, readEntry } from "./kv-schema";
 import { queuedValue, writeCoalesced } from "./kv-writer";
 import { fixedBytes, isolateMap, jsonBytes, SESSION_LIST_MEMORY_MS } from "./memory";
@@ -151,11 +152,24 @@ export class SessionCache {
     return writeCoalesced(this.#kv, key, JSON.stringify(entry), ttl).finally(() => sessionListMemory.delete(key));
   }
 
-  #refill(userId: string, load: () => Promise<Session[]>): Promise<ActiveSessionsEntry> {
-    const running = inflight.get(userId);
-    if (running) return running;
+  /**
+   * Joins the load in flight for this user, or starts one. The load may belong to a request
+   * that is gone (see src/shared-work.ts): after SHARED_WORK_PATIENCE_MS this request leads a
+   * load of its own, which later misses join, unless another waiter already took over.
+   */
+  async #refill(userId: string, load: () => Promise<Session[]>): Promise<ActiveSessionsEntry> {
+    for (;;) {
+      const running = inflight.get(userId);
+      if (!running) return this.#lead(userId, load);
+      const joined = await joinWithin(running);
+      if (joined) return joined.value;
+      if (inflight.get(userId) === running) return this.#lead(userId, load);
+    }
+  }
+
+  #lead(userId: string, load: () => Promise<Session[]>): Promise<ActiveSessionsEntry> {
     const startedAt = generation.get(userId) ?? 0;
-    const promise = (async () => {
+    const promise: Promise<ActiveSessionsEntry> = (async () => {
       try {
         const sessions = (await load()).filter((s) => s.status === "active");
         const entry: ActiveSessionsEntry = { fetched_at: Date.now(), sessions };
@@ -166,10 +180,13 @@ export class SessionCache {
         }
         return entry;
       } finally {
-        inflight.delete(userId);
+        // Only our own entry: a waiter that took over from a stalled load has put its own there.
+        inflight.deleteIf(userId, promise);
       }
     })();
     inflight.set(userId, promise);
+    // Other requests may be waiting on it: it completes even once this request has its answer.
+    this.#options.waitUntil(promise.catch(() => undefined));
     return promise;
   }
 }
