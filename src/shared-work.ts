@@ -22,13 +22,13 @@ export const SHARED_WORK_PATIENCE_MS = 2_000;
  * rejection of `shared` is passed on. The timer is this request's own, so it always fires.
  */
 export async function joinWithin<T>(shared: Promise<T>, ms = SHARED_WORK_PATIENCE_MS): Promise<{ value: T } | null> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: ReturnType<typeof setTimeout> | null = null;
   const deadline = new Promise<null>((resolve) => {
     timer = setTimeout(() => resolve(null), ms);
   });
   try {
     return await Promise.race([shared.then((value) => ({ value })), deadline]);
   } finally {
-    clearTimeout(timer);
+    if (timer !== null) clearTimeout(timer);
   }
 }

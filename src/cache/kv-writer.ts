@@ -4,6 +4,8 @@
  * so a burst of changes to one key becomes one write of the latest value. Reads in this
  * isolate see a queued value at once (read-your-writes), before KV has it.
  */
+
+import { joinWithin, SHARED_WORK_PATIENCE_MS } from "../shared-work";
 import { KV_MIN_TTL_SECONDS, KV_MIN_WRITE_INTERVAL_MS } from "./kv-schema";
 import { fixedBytes, isolateMap } from "./memory";
 
@@ -31,7 +33,7 @@ export function writeCoalesced(kv: KVNamespace, key: string, value: string | nul
     waiting.ttl = ttl;
     // Re-inserted so the registry counts the new value's bytes.
     queued.set(key, waiting);
-    return waiting.done;
+    return joinOrWrite(kv, key, waiting);
   }
   // One write per key at a time, at most one per KV_MIN_WRITE_INTERVAL_MS: a new value waits
   // behind the write in progress, and every value that arrives meanwhile replaces it.
@@ -39,20 +41,41 @@ export function writeCoalesced(kv: KVNamespace, key: string, value: string | nul
   const slot: Slot = { value, ttl, done: Promise.resolve() };
   queued.set(key, slot);
   slot.done = (async () => {
-    if (previous) await previous.catch(() => undefined);
+    // The write in progress may belong to a request that is gone (src/shared-work.ts).
+    if (previous) await joinWithin(previous, KV_MIN_WRITE_INTERVAL_MS + SHARED_WORK_PATIENCE_MS).catch(() => undefined);
     const wait = Math.max(0, (lastWriteAt.get(key) ?? 0) + KV_MIN_WRITE_INTERVAL_MS - Date.now());
     if (wait > 0) await sleep(wait);
     queued.deleteIf(key, slot);
     writing.set(key, slot);
     lastWriteAt.set(key, Date.now(), KV_MIN_WRITE_INTERVAL_MS);
     try {
-      if (slot.value === null) await kv.delete(key);
-      else await kv.put(key, slot.value, { expirationTtl: slot.ttl });
+      await put(kv, key, slot);
     } finally {
       writing.deleteIf(key, slot);
     }
   })();
   return slot.done;
+}
+
+/**
+ * A later value joins the queued write, which runs in the request that queued it (its timer, its
+ * KV call). If that request is gone, the write never happens (src/shared-work.ts): after the
+ * pacing interval plus SHARED_WORK_PATIENCE_MS this request writes the latest value itself.
+ */
+async function joinOrWrite(kv: KVNamespace, key: string, slot: Slot): Promise<void> {
+  if (await joinWithin(slot.done, KV_MIN_WRITE_INTERVAL_MS + SHARED_WORK_PATIENCE_MS)) return;
+  queued.deleteIf(key, slot);
+  writing.set(key, slot);
+  lastWriteAt.set(key, Date.now(), KV_MIN_WRITE_INTERVAL_MS);
+  try {
+    await put(kv, key, slot);
+  } finally {
+    writing.deleteIf(key, slot);
+  }
+}
+
+function put(kv: KVNamespace, key: string, slot: Slot): Promise<void> {
+  return slot.value === null ? kv.delete(key) : kv.put(key, slot.value, { expirationTtl: slot.ttl });
 }
 
 /** The value queued or being written for `key` in this isolate: a string, null for a delete, undefined if none. */

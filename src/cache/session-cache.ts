@@ -170,20 +170,18 @@ export class SessionCache {
   #lead(userId: string, load: () => Promise<Session[]>): Promise<ActiveSessionsEntry> {
     const startedAt = generation.get(userId) ?? 0;
     const promise: Promise<ActiveSessionsEntry> = (async () => {
-      try {
-        const sessions = (await load()).filter((s) => s.status === "active");
-        const entry: ActiveSessionsEntry = { fetched_at: Date.now(), sessions };
-        landed.set(userId, { seq: ++loadSeq, generation: startedAt, entry }, SESSION_LIST_MEMORY_MS);
-        // A revoke confirmed while this read was in flight wins: its list is newer than ours.
-        if ((generation.get(userId) ?? 0) === startedAt) {
-          this.#options.waitUntil(this.#write(userId, entry).catch(logWriteFailure));
-        }
-        return entry;
-      } finally {
-        // Only our own entry: a waiter that took over from a stalled load has put its own there.
-        inflight.deleteIf(userId, promise);
+      const sessions = (await load()).filter((s) => s.status === "active");
+      const entry: ActiveSessionsEntry = { fetched_at: Date.now(), sessions };
+      landed.set(userId, { seq: ++loadSeq, generation: startedAt, entry }, SESSION_LIST_MEMORY_MS);
+      // A revoke confirmed while this read was in flight wins: its list is newer than ours.
+      if ((generation.get(userId) ?? 0) === startedAt) {
+        this.#options.waitUntil(this.#write(userId, entry).catch(logWriteFailure));
       }
-    })();
+      return entry;
+    })().finally(() => {
+      // Only our own entry: a waiter that took over from a stalled load has put its own there.
+      inflight.deleteIf(userId, promise);
+    });
     inflight.set(userId, promise);
     // Other requests may be waiting on it: it completes even once this request has its answer.
     this.#options.waitUntil(promise.catch(() => undefined));
@@ -194,8 +192,13 @@ export class SessionCache {
 /** Per user, the tail of the chain of read-modify-writes (see #update). */
 const updating = isolateMap<string, Promise<unknown>>("sessionUpdates", fixedBytes(64));
 
+/**
+ * The previous update may belong to a request that is gone (src/shared-work.ts): after a bounded
+ * wait this one runs anyway, which at worst lets two updates race (see `sessionUpdates`).
+ */
 function serialized<T>(userId: string, task: () => Promise<T>): Promise<T> {
-  const run = (updating.get(userId) ?? Promise.resolve()).then(task);
+  const previous = updating.get(userId);
+  const run = (previous ? joinWithin(previous) : Promise.resolve()).then(task);
   const tail = run.catch(() => undefined);
   updating.set(userId, tail);
   void tail.then(() => updating.deleteIf(userId, tail));
