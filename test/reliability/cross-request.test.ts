@@ -10,7 +10,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { kvKeys } from "../../src/cache/kv-schema";
-import { settled } from "../../src/cache/kv-writer";
+import { queuedValue, settled, writeCoalesced } from "../../src/cache/kv-writer";
 import { clearFaults, emulatorCalls, SEED, setFault, signIn } from "../support/emulator";
 import { coldIsolate, useFreshWorld } from "../support/fresh-world";
 import { call, SERVICE_KEY } from "../support/gateway";
@@ -62,5 +62,35 @@ describe("a request whose client went away never strands the requests sharing it
     // Single flight is kept while it works: at most the cancelled load and the waiter's own.
     expect(await listCalls(carol)).toBeLessThanOrEqual(before + 2);
     await clearFaults();
+  });
+});
+
+describe("paced KV writes never wait forever on a write another request started", () => {
+  it("a write stuck with its (gone) request: the next value for the key is still written", async () => {
+    const key = "test:cross-request:stuck-write";
+    const puts: string[] = [];
+    // The first put never settles, as a put of a cancelled request; later ones land.
+    const kv = {
+      put: (_key: string, value: string) => {
+        puts.push(value);
+        return puts.length === 1 ? new Promise<void>(() => undefined) : Promise.resolve();
+      },
+      delete: () => Promise.resolve(),
+    } as unknown as KVNamespace;
+
+    void writeCoalesced(kv, key, "stuck", 60);
+    await sleep(50);
+    const later = writeCoalesced(kv, key, "second", 60);
+    const joined = writeCoalesced(kv, key, "third", 60);
+    expect(queuedValue(key)).toBe("third");
+    const outcome = await Promise.race([
+      Promise.all([later, joined]).then(() => "written"),
+      sleep(8_000).then(() => "hung"),
+    ]);
+    expect(outcome).toBe("written");
+    // One write of the latest value after the stuck one: the pacing and coalescing still hold.
+    expect(puts).toEqual(["stuck", "third"]);
+    // The stuck write would keep `settled()` of the next fresh world waiting: forget it.
+    coldIsolate();
   });
 });
