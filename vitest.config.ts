@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { exampleProject } from "./examples/hono-app/test/project.ts";
 import { RATE_LIMITS } from "./src/rate-limit.ts";
 import { proxyProject } from "./test/proxy/project.ts";
 import { emulatorBindings, gatewayBindings } from "./test/support/config.ts";
@@ -136,6 +137,10 @@ export default defineConfig({
     reporters: ["default", secretScanReporter],
     // Every request logs a JSON line; show console output only for tests that fail.
     silent: "passed-only",
-    projects: [gatewayProject, proxyProject({ shared, ratelimits, compatibilityDate })],
+    projects: [
+      gatewayProject,
+      proxyProject({ shared, ratelimits, compatibilityDate }),
+      exampleProject({ shared, compatibilityDate }),
+    ],
   },
 });

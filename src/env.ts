@@ -141,10 +141,15 @@ export const SETTINGS = {
   }),
   CLERK_API_VERSION: setting({
     kind: "var",
-    description: "sent as `Clerk-API-Version`",
+    description: "sent as `Clerk-API-Version`; `v1` (what Clerk's SDKs mean by it) keeps the default",
     default: `\`${DEFAULT_API_VERSION}\``,
-    parse: (raw, name) =>
-      matching(trimmed(raw) ?? DEFAULT_API_VERSION, name, /^\d{4}-\d{2}-\d{2}$/, "must be a date like 2026-05-12"),
+    parse: (raw, name) => {
+      // @clerk/backend and @clerk/hono read this variable as the Backend API's path version (`v1`):
+      // an app moving over from them keeps its environment, and gets the dated default here.
+      const value = trimmed(raw);
+      if (value === undefined || value === "v1") return DEFAULT_API_VERSION;
+      return matching(value, name, /^\d{4}-\d{2}-\d{2}$/, "must be a date like 2026-05-12 (or v1)");
+    },
   }),
   CLERK_JWT_KEY: setting({
     kind: "var/secret",

@@ -1,11 +1,16 @@
-import { createApp } from "./app";
+import { Hono } from "hono";
+import { sessionGateway } from "./hono";
 import { withOrigin } from "./proxy/dispatch";
 
 /** The per-user revocation authority (binding SESSION_DIRECTORY); workerd finds the class by this export. */
 export { SessionDirectory } from "./directory/session-directory";
 
 /**
- * The Worker's entry point: the gateway app, built once per isolate, behind the front door
- * that sends everything else to ORIGIN_URL in proxy mode (a no-op without it).
+ * The standalone Worker: the gateway mounted at the root of an otherwise empty Hono app, exactly
+ * as an app Worker mounts it under its own prefix (README, "Use it in your own Worker"), behind
+ * the front door that sends everything else to ORIGIN_URL in proxy mode (a no-op without it).
  */
-export default withOrigin(createApp());
+const worker = new Hono();
+worker.route("/", sessionGateway());
+
+export default withOrigin(worker);

@@ -6,6 +6,7 @@ import { isolateMap, SESSION_STATUS_MEMORY_MS } from "./cache/memory";
 import { markRevoked } from "./cache/revocations";
 import { ClerkClient } from "./clerk/client";
 import type { AppEnv } from "./context";
+import type { GatewayConfig } from "./env";
 import { ApiError, invalidParam, rateLimited } from "./errors";
 import { clientIp, guardUpstream, limitOrThrow, RATE_LIMITS } from "./rate-limit";
 
@@ -106,36 +107,51 @@ export function capUserTokenLifetime(c: Context<AppEnv>, expiresInSeconds: numbe
  * request (the error propagates): such a token is never accepted unconfirmed.
  */
 export async function endedLongLivedSession(c: Context<AppEnv>, claims: SessionClaims): Promise<string | null> {
-  if (claims.exp - claims.iat <= SESSION_TOKEN_LIFETIME_SECONDS) return null;
-  let status = sessionStatusMemory.get(claims.sid);
-  if (status === undefined) {
+  const sessions = c.get("sessions");
+  return endedSessionStatus(claims, {
+    config: c.var.config,
     // The proxy front door authenticates without the gateway's services: it gets a guarded client of its own.
-    const clerk =
-      c.get("sessions")?.clerk ??
+    clerk: () =>
+      sessions?.clerk ??
       new ClerkClient(c.var.config, {
         stats: c.var.metrics.upstream,
         beforeCall: () => guardUpstream(c, c.var.config),
+      }),
+    recordEnded: async (status) => {
+      const recorded = sessions
+        ? sessions.recordEnded(claims.sub, claims.sid, status, "gateway")
+        : markRevoked(c.env, claims.sub, claims.sid, status, "gateway");
+      // The token is refused either way; an object that could not record it (logged) learns of it
+      // from the next check of this kind, which every long-lived token of the session goes through.
+      await recorded.catch((error) => {
+        if (!(error instanceof ApiError && error.code === "directory_unavailable")) throw error;
       });
+    },
+  });
+}
+
+/** The check above without a gateway request context, for the app middleware (`clerk-session-gateway/hono`). */
+export async function endedSessionStatus(
+  claims: SessionClaims,
+  deps: {
+    config: GatewayConfig;
+    clerk: () => ClerkClient;
+    recordEnded: (status: string) => Promise<unknown>;
+  },
+): Promise<string | null> {
+  if (claims.exp - claims.iat <= SESSION_TOKEN_LIFETIME_SECONDS) return null;
+  let status = sessionStatusMemory.get(claims.sid);
+  if (status === undefined) {
     try {
-      status = (await clerk.getSession(claims.sid)).status;
+      status = (await deps.clerk().getSession(claims.sid)).status;
     } catch (error) {
       if (!(error instanceof ApiError) || error.status !== 404) throw error;
       status = "removed";
     }
     sessionStatusMemory.set(claims.sid, status, SESSION_STATUS_MEMORY_MS);
   }
-  if (status === "active" || (status === "pending" && c.var.config.allowPendingSessions)) return null;
+  if (status === "active" || (status === "pending" && deps.config.allowPendingSessions)) return null;
   // A pending session has not ended: refused as pending, but not marked revoked.
-  if (status !== "pending") {
-    const sessions = c.get("sessions");
-    const recorded = sessions
-      ? sessions.recordEnded(claims.sub, claims.sid, status, "gateway")
-      : markRevoked(c.env, claims.sub, claims.sid, status, "gateway");
-    // The token is refused either way; an object that could not record it (logged) learns of it
-    // from the next check of this kind, which every long-lived token of the session goes through.
-    await recorded.catch((error) => {
-      if (!(error instanceof ApiError && error.code === "directory_unavailable")) throw error;
-    });
-  }
+  if (status !== "pending") await deps.recordEnded(status);
   return status;
 }

@@ -59,6 +59,14 @@ describe("bad or missing configuration fails every request with a 500 naming the
     expect(text).toContain("GATEWAY_API_KEYS");
   });
 
+  it('takes CLERK_API_VERSION = "v1" (what @clerk/backend and @clerk/hono mean by it) as the default dated version', async () => {
+    const response = await withSettings({ CLERK_API_VERSION: "v1" }, `/v1/sessions/${SEED.sessions.aliceDesktop.id}`, {
+      serviceKey: SERVICE_KEY,
+    });
+    expect(response.status).toBe(200);
+    expect((await emulatorCalls()).map((c) => c.api_version)).toEqual(["2026-05-12"]);
+  });
+
   it("defaults CLERK_API_URL to Clerk's and honours another origin", async () => {
     await withSettings({ CLERK_API_URL: undefined }, `/v1/sessions/${SEED.sessions.aliceDesktop.id}`, {
       serviceKey: SERVICE_KEY,

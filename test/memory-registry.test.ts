@@ -57,6 +57,7 @@ const SAMPLES: Record<MemoryName, (i: number, pad: number) => [unknown, unknown]
   kvLastWrite: stringKeyed(() => 0),
   upstreamBlocks: stringKeyed(() => 0),
   configs: (i, pad) => [{ i }, { secretKey: text(i, pad) }],
+  gatewayEnvs: stringKeyed(() => new WeakMap()),
   serviceKeyDigests: (_i, pad) => [
     Array.from({ length: Math.max(1, Math.ceil(pad / 32)) }, (_, k) => `key-${k}`),
     Promise.resolve([]),

@@ -2,7 +2,6 @@ import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import { waitUntilOf } from "../background";
-import { isRevoked } from "../cache/revocations";
 import { ClerkClient } from "../clerk/client";
 import type { AppEnv } from "../context";
 import { forbidden, rateLimited } from "../errors";
@@ -12,7 +11,7 @@ import type { KeyLookupDeps } from "./jwks";
 import type { Principal, UserPrincipal } from "./principal";
 import { type RefusalReason, refusal } from "./refusals";
 import { matchServiceKey } from "./service-keys";
-import { verifySessionToken } from "./session-token";
+import { checkSessionToken } from "./session-check";
 
 /**
  * @module
@@ -54,8 +53,8 @@ export const authenticate = (options: AuthOptions) =>
   });
 
 /** The credential in the request, or null. A malformed Authorization header is a failure, not an absence. */
-function readCredential(
-  c: Context<AppEnv>,
+export function readCredential(
+  c: Context,
 ): { value: string; via: "header" | "cookie" } | null | "malformed" | "ambiguous" {
   const header = c.req.header("Authorization");
   if (header !== undefined) {
@@ -89,9 +88,13 @@ export async function resolvePrincipal(c: Context<AppEnv>): Promise<Principal> {
       return principal;
     }
 
-    const result = await verifySessionToken(credential.value, { config, keys: keyDeps(c) });
+    const result = await checkSessionToken(credential.value, {
+      config,
+      env: c.env,
+      metrics: c.var.metrics,
+      keys: keyDeps(c),
+    });
     if (!result.ok) return refuse(c, result.reason);
-    if (await isRevoked(c.env, result.claims.sub, result.claims.sid, c.var.metrics)) return refuse(c, "revoked");
     if (await endedLongLivedSession(c, result.claims)) return refuse(c, "session_ended");
 
     const principal: Principal = {
@@ -122,10 +125,15 @@ export async function authenticateRefresh(
   const config = c.var.config;
   const started = Date.now();
   try {
-    const result = await verifySessionToken(token, { config, ignoreExpiry: true, keys: keyDeps(c) });
+    const result = await checkSessionToken(token, {
+      config,
+      env: c.env,
+      metrics: c.var.metrics,
+      ignoreExpiry: true,
+      keys: keyDeps(c),
+    });
     if (!result.ok) return await refuse(c, result.reason);
     if (result.claims.sid !== sessionId) return await refuse(c, "sid_mismatch");
-    if (await isRevoked(c.env, result.claims.sub, sessionId, c.var.metrics)) return await refuse(c, "revoked");
     const principal: UserPrincipal = {
       kind: "user",
       userId: result.claims.sub,

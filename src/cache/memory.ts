@@ -141,6 +141,12 @@ export const ISOLATE_MEMORY = {
     maxBytes: 128 * KiB,
     holds: "parsed configuration per env object, so parsing stays off the hot path",
   },
+  gatewayEnvs: {
+    maxEntries: 16,
+    maxBytes: 8 * KiB,
+    holds:
+      "per set of clerk-session-gateway/hono options (renamed bindings, settings in code), the env views built from them, weakly by env object; a forgotten one is rebuilt",
+  },
   serviceKeyDigests: {
     maxEntries: 16,
     maxBytes: 64 * KiB,

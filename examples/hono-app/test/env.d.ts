@@ -1,0 +1,10 @@
+// Types for `env` and `exports` from "cloudflare:workers" in the example's tests.
+declare namespace Cloudflare {
+  interface Env {
+    AUTH_KV: KVNamespace;
+    CLERK_WEBHOOK_SIGNING_SECRET: string;
+  }
+  interface GlobalProps {
+    mainModule: typeof import("../src/index");
+  }
+}

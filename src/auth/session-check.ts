@@ -1,0 +1,22 @@
+import { isRevoked, type RevocationBindings, type RevocationMetrics } from "../cache/revocations";
+import { type VerifyOptions, type VerifyResult, verifySessionToken } from "./session-token";
+
+/**
+ * The one answer to "may this session token act now?": the whole token policy
+ * (session-token.ts) and then the revocation state every authenticated path shares
+ * (cache/revocations.ts). The gateway's own routes and the app middleware
+ * (`clerk-session-gateway/hono`) both ask here, so they can never disagree.
+ */
+export type SessionCheck = VerifyResult | { ok: false; reason: "revoked" };
+
+export async function checkSessionToken(
+  token: string,
+  options: VerifyOptions & { env: RevocationBindings; metrics?: RevocationMetrics },
+): Promise<SessionCheck> {
+  const result = await verifySessionToken(token, options);
+  if (!result.ok) return result;
+  if (await isRevoked(options.env, result.claims.sub, result.claims.sid, options.metrics)) {
+    return { ok: false, reason: "revoked" };
+  }
+  return result;
+}

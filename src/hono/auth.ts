@@ -1,0 +1,328 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { readCredential } from "../auth/middleware";
+import type { SessionClaims } from "../auth/principal";
+import { type RefusalReason, refusal } from "../auth/refusals";
+import { checkSessionToken } from "../auth/session-check";
+import { waitUntilOf } from "../background";
+import { markRevoked } from "../cache/revocations";
+import { ClerkClient } from "../clerk/client";
+import { loadConfig } from "../env";
+import { ApiError, forbidden, rateLimited } from "../errors";
+import { log } from "../observability";
+import { endedSessionStatus } from "../policies";
+import { limitOrThrow, RATE_LIMITS } from "../rate-limit";
+import { type GatewayOptions, gatewayEnv } from "./bindings";
+
+/**
+ * `clerkMiddleware()` / `getAuth(c)` with `@clerk/hono`'s names and the core of its auth
+ * object, so moving an app over is an import change. What differs is what "signed in"
+ * means: the gateway's whole token policy (iss pinned, azp, RS256 only, bounded unknown-kid
+ * refetch, pending sessions refused) and the revocation state the gateway keeps, checked on
+ * every request, so a session revoked through the gateway or by Clerk's webhook is signed out
+ * here at once instead of for the minute its token stays valid.
+ */
+
+/**
+ * Why a request is signed out, as the gateway's own routes name it: kept for logs and
+ * `debug()`; `requireAuth()` tells the caller only what the gateway would (auth/refusals.ts).
+ */
+export type SignedOutReason = RefusalReason | "rate_limited";
+
+type OrgFields = {
+  orgId: string | undefined;
+  orgRole: string | undefined;
+  orgSlug: string | undefined;
+  orgPermissions: string[] | undefined;
+};
+
+/** The questions `has()` answers; feature, plan and reverification checks are not made here and answer false. */
+export type CheckAuthorizationParams = { role?: string; permission?: string; [other: string]: unknown };
+
+export type SignedInAuthObject = OrgFields & {
+  tokenType: "session_token";
+  isAuthenticated: true;
+  userId: string;
+  sessionId: string;
+  sessionStatus: "active" | "pending" | null;
+  sessionClaims: SessionClaims;
+  actor: Record<string, unknown> | undefined;
+  factorVerificationAge: [number, number] | null;
+  /** This request's session token; with a template, a token minted by Clerk for it (as `@clerk/backend` does). */
+  getToken: (options?: { template?: string; expiresInSeconds?: number }) => Promise<string | null>;
+  has: (params: CheckAuthorizationParams) => boolean;
+  debug: () => Record<string, unknown>;
+};
+
+export type SignedOutAuthObject = {
+  tokenType: "session_token";
+  isAuthenticated: false;
+  userId: null;
+  sessionId: null;
+  sessionStatus: null;
+  sessionClaims: null;
+  actor: null;
+  orgId: null;
+  orgRole: null;
+  orgSlug: null;
+  orgPermissions: null;
+  factorVerificationAge: null;
+  getToken: () => Promise<null>;
+  has: () => false;
+  debug: () => { reason: SignedOutReason };
+};
+
+export type AuthObject = SignedInAuthObject | SignedOutAuthObject;
+
+export type ClerkMiddlewareOptions = GatewayOptions;
+
+/** Where the auth object travels in the request's context; not part of the app's Variables type. */
+const AUTH_VARIABLE = "clerkSessionGatewayAuth";
+const authOf = (c: Context): AuthObject | undefined => c.get(AUTH_VARIABLE);
+const setAuth = (c: Context, auth: AuthObject) => c.set(AUTH_VARIABLE, auth);
+
+export const clerkMiddleware = (options: ClerkMiddlewareOptions = {}): MiddlewareHandler =>
+  async function clerkMiddleware(c, next) {
+    setAuth(c, await authenticate(c, options));
+    await next();
+  };
+
+/**
+ * `@clerk/hono`'s second argument, for the token type this middleware serves: session tokens.
+ * (Machine tokens, API keys and OAuth tokens are not verified here.)
+ */
+export type GetAuthOptions = { acceptsToken?: "session_token" | "any" };
+
+/** The auth object `clerkMiddleware()` recorded for this request. */
+export function getAuth(c: Context, _options?: GetAuthOptions): AuthObject {
+  const auth = authOf(c);
+  if (!auth) {
+    throw new Error(
+      "clerk-session-gateway: getAuth() called without clerkMiddleware() being applied. Use clerkMiddleware() before calling getAuth().",
+    );
+  }
+  return auth;
+}
+
+export type RequireAuthOptions = {
+  /** The caller's active organization role must be this one (`org:admin` or `admin`); else 403. */
+  role?: string;
+  /** The caller must hold this organization permission (`org:invoices:read`); else 403. */
+  permission?: string;
+};
+
+/**
+ * Refuses a signed-out request with 401 in Clerk's error envelope (429 once the caller's
+ * address failed authentication too often), and one lacking the role or permission with 403.
+ * Runs `clerkMiddleware()` itself when the app did not, with default options.
+ */
+export const requireAuth = (options: RequireAuthOptions = {}): MiddlewareHandler =>
+  async function requireAuth(c, next) {
+    const auth = authOf(c) ?? (await authenticate(c, {}));
+    setAuth(c, auth);
+    if (!auth.isAuthenticated) {
+      const reason = auth.debug().reason;
+      return respond(c, reason === "rate_limited" ? tooManyFailures() : refusal(reason));
+    }
+    const needs: CheckAuthorizationParams = {};
+    if (options.role !== undefined) needs.role = options.role;
+    if (options.permission !== undefined) needs.permission = options.permission;
+    if (Object.keys(needs).length > 0 && !auth.has(needs)) return respond(c, forbidden());
+    await next();
+  };
+
+const respond = (c: Context, error: ApiError) =>
+  c.json(error.toEnvelope(), error.status as 401, { ...error.headers, "Cache-Control": "private, no-store" });
+
+const tooManyFailures = () =>
+  rateLimited(
+    RATE_LIMITS.RL_AUTH_FAILURES.period,
+    "Too many failed authentication attempts from this address; retry later",
+  );
+
+async function authenticate(c: Context, options: GatewayOptions): Promise<AuthObject> {
+  const env = gatewayEnv(c.env, options);
+  // A missing or malformed setting is the operator's error, not the caller's: it throws (500).
+  const config = loadConfig(env);
+  const credential = readCredential(c);
+  if (credential === null) return signedOut("missing");
+  if (credential === "malformed") return refuse(c, env.RL_AUTH_FAILURES, "malformed_authorization");
+  if (credential === "ambiguous") return refuse(c, env.RL_AUTH_FAILURES, "ambiguous_session_cookie");
+  // A gateway service key (or any other opaque bearer) is not a session token here.
+  if (credential.value.split(".").length !== 3) return refuse(c, env.RL_AUTH_FAILURES, "malformed");
+
+  const result = await checkSessionToken(credential.value, {
+    config,
+    env,
+    keys: {
+      kv: env.SESSION_CACHE,
+      // Only the JWKS is ever fetched from here, at most once per interval per isolate for an unknown kid.
+      clerk: () => new ClerkClient(config),
+      waitUntil: waitUntilOf(c),
+    },
+  });
+  if (!result.ok) return refuse(c, env.RL_AUTH_FAILURES, result.reason);
+  // A token minted to outlive Clerk's 60 s: its session's status is confirmed with Clerk, as on the gateway's routes.
+  let ended: string | null;
+  try {
+    ended = await endedSessionStatus(result.claims, {
+      config,
+      clerk: () => new ClerkClient(config),
+      recordEnded: (status) =>
+        markRevoked(env, result.claims.sub, result.claims.sid, status, "gateway").catch((error) => {
+          // Refused either way; the next check of this long-lived token records it again.
+          if (!(error instanceof ApiError && error.code === "directory_unavailable")) throw error;
+        }),
+    });
+  } catch {
+    // Clerk could not confirm it: such a token is never accepted unconfirmed, nor counted against its holder.
+    log("warn", { msg: "auth_signed_out", method: c.req.method, path: c.req.path, reason: "session_unconfirmed" });
+    return signedOut("session_ended");
+  }
+  if (ended) return refuse(c, env.RL_AUTH_FAILURES, "session_ended");
+  return signedIn(result.claims, credential.value, () => new ClerkClient(config));
+}
+
+/** A presented credential that failed: counted per client address like the gateway's own failures, and logged. */
+async function refuse(c: Context, limiter: RateLimit | undefined, reason: RefusalReason): Promise<SignedOutAuthObject> {
+  let recorded: SignedOutReason = reason;
+  try {
+    await limitOrThrow(
+      limiter,
+      `auth-failure:${c.req.header("CF-Connecting-IP") ?? "unknown"}`,
+      tooManyFailures,
+      RATE_LIMITS.RL_AUTH_FAILURES.period,
+    );
+  } catch (error) {
+    // Only the limiter's own refusal means "too many"; a broken binding is the operator's error (500).
+    if (!(error instanceof ApiError)) throw error;
+    recorded = "rate_limited";
+  }
+  log("info", {
+    msg: "auth_signed_out",
+    method: c.req.method,
+    path: c.req.path,
+    reason,
+    ...(recorded !== reason ? { limited: true } : {}),
+  });
+  return signedOut(recorded);
+}
+
+function signedOut(reason: SignedOutReason): SignedOutAuthObject {
+  return {
+    tokenType: "session_token",
+    isAuthenticated: false,
+    userId: null,
+    sessionId: null,
+    sessionStatus: null,
+    sessionClaims: null,
+    actor: null,
+    orgId: null,
+    orgRole: null,
+    orgSlug: null,
+    orgPermissions: null,
+    factorVerificationAge: null,
+    getToken: () => Promise.resolve(null),
+    has: () => false,
+    debug: () => ({ reason }),
+  };
+}
+
+function signedIn(claims: SessionClaims, token: string, clerk: () => ClerkClient): SignedInAuthObject {
+  const org = orgFields(claims);
+  const sts = claims.sts;
+  return {
+    tokenType: "session_token",
+    isAuthenticated: true,
+    userId: claims.sub,
+    sessionId: claims.sid,
+    sessionStatus: sts === "active" || sts === "pending" ? sts : null,
+    sessionClaims: claims,
+    actor: isRecord(claims.act) ? claims.act : undefined,
+    ...org,
+    factorVerificationAge: claims.fva ?? null,
+    getToken: async (options) => {
+      if (!options?.template) return token;
+      const body = options.expiresInSeconds ? { expires_in_seconds: options.expiresInSeconds } : undefined;
+      return (await clerk().createTemplateToken(claims.sid, options.template, body)).jwt;
+    },
+    has: (params) => checkOrg(params, org),
+    debug: () => ({ sessionId: claims.sid, userId: claims.sub }),
+  };
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * Organization fields as Clerk's SDK reads them (`@clerk/shared` jwtPayloadParser):
+ * version 2 tokens carry `o: { id, slg, rol, per, fpm }` with features in `fea`;
+ * version 1 tokens carry `org_id`, `org_role`, `org_slug`, `org_permissions`.
+ */
+export function orgFields(claims: SessionClaims): OrgFields {
+  if (claims.v === 2) {
+    const o = isRecord(claims.o) ? claims.o : undefined;
+    if (!o) return { orgId: undefined, orgRole: undefined, orgSlug: undefined, orgPermissions: undefined };
+    return {
+      orgId: str(o.id),
+      orgSlug: str(o.slg),
+      orgRole: str(o.rol) ? `org:${o.rol}` : undefined,
+      orgPermissions: v2Permissions(str(claims.fea), str(o.per), str(o.fpm)),
+    };
+  }
+  return {
+    orgId: str(claims.org_id),
+    orgRole: str(claims.org_role),
+    orgSlug: str(claims.org_slug),
+    orgPermissions: Array.isArray(claims.org_permissions)
+      ? claims.org_permissions.filter((p): p is string => typeof p === "string")
+      : undefined,
+  };
+}
+
+const str = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value : undefined);
+
+/**
+ * v2 permissions: `per` names the permissions, `fpm` holds one decimal bitmask per org
+ * feature in `fea` (`o:feature`), bit i set when permission i applies to that feature.
+ */
+function v2Permissions(fea: string | undefined, per: string | undefined, fpm: string | undefined): string[] {
+  const features = (fea ?? "")
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part.startsWith("o:"))
+    .map((part) => part.slice(2));
+  if (!per || !fpm || features.length === 0) return [];
+  const permissions = per.split(",").map((p) => p.trim());
+  const masks = fpm.split(",").map((m) => m.trim());
+  const granted: string[] = [];
+  features.forEach((feature, index) => {
+    const mask = masks[index];
+    if (mask === undefined || !/^\d+$/.test(mask)) return;
+    const bits = BigInt(mask);
+    permissions.forEach((permission, bit) => {
+      if ((bits >> BigInt(bit)) & 1n) granted.push(`org:${feature}:${permission}`);
+    });
+  });
+  return granted;
+}
+
+const withOrgPrefix = (value: string) => value.replace(/^(org:)*/, "org:");
+
+/** Clerk's organization check: role and permission must both hold when both are asked. */
+function checkOrg(params: CheckAuthorizationParams, org: OrgFields): boolean {
+  const { role, permission, ...others } = params;
+  if (Object.values(others).some((value) => value !== undefined)) return false;
+  if (role === undefined && permission === undefined) return false;
+  if (!org.orgId) return false;
+  if (
+    role !== undefined &&
+    (typeof role !== "string" || !org.orgRole || withOrgPrefix(org.orgRole) !== withOrgPrefix(role))
+  )
+    return false;
+  if (
+    permission !== undefined &&
+    (typeof permission !== "string" || !org.orgPermissions?.includes(withOrgPrefix(permission)))
+  )
+    return false;
+  return true;
+}

@@ -1,0 +1,67 @@
+import { type Context, type ExecutionContext, Hono } from "hono";
+import { basePath } from "hono/route";
+import { createApp } from "../app";
+import { ApiError, internalError } from "../errors";
+import { type GatewayOptions, gatewayEnv } from "./bindings";
+
+export type SessionGatewayOptions = GatewayOptions & {
+  /**
+   * The gateway's OpenAPI document (`import openapi from "clerk-session-gateway/openapi"`),
+   * served at `<prefix>/openapi.json` with the mount as its server, so its paths resolve
+   * under the prefix. Without it that path answers 404, as the standalone Worker does without assets.
+   */
+  openapi?: { servers?: unknown } & Record<string, unknown>;
+};
+
+/**
+ * The gateway's ten operations and its webhook as a sub-app: `app.route("/clerk", sessionGateway())`.
+ * Requests under the prefix are handed to a complete gateway app with the prefix stripped, so
+ * it behaves exactly as the standalone Worker (CORS, body limits, rate limits, Clerk-shaped
+ * errors, its own 404s) and nothing of it leaks into the host app's middleware or error handler.
+ */
+export function sessionGateway(options: SessionGatewayOptions = {}) {
+  const gateway = createApp();
+  // The host app's env is its own; the gateway reads it only through gatewayEnv().
+  const mount = new Hono<{ Bindings: object }>();
+  mount.all("*", async (c) => {
+    const prefix = mountPrefix(c);
+    const url = new URL(c.req.url);
+    const path = url.pathname.slice(prefix.length) || "/";
+    if (options.openapi && path === "/openapi.json" && c.req.method === "GET") {
+      return c.json({ ...options.openapi, servers: [{ url: prefix || "/", description: "This gateway" }] });
+    }
+    let env: ReturnType<typeof gatewayEnv>;
+    try {
+      env = gatewayEnv(c.env, options);
+    } catch (error) {
+      const apiError = error instanceof ApiError ? error : internalError();
+      return c.json(apiError.toEnvelope(), apiError.status as 500, { "Cache-Control": "private, no-store" });
+    }
+    const request = prefix ? new Request(new URL(path + url.search, url), c.req.raw) : c.req.raw;
+    return gateway.fetch(request, env, executionContextOf(c));
+  });
+  return mount;
+}
+
+/**
+ * The part of the URL the host app routed here on (`/t/acme/auth` for `app.route("/t/:tenant/auth", …)`),
+ * as the request spelled it: hono/route's basePath has the parameters filled in (decoded), so
+ * only its number of segments is taken from it.
+ */
+function mountPrefix(c: Context): string {
+  const depth = basePath(c).split("/").filter(Boolean).length;
+  if (depth === 0) return "";
+  return new URL(c.req.url).pathname
+    .split("/")
+    .slice(0, depth + 1)
+    .join("/");
+}
+
+/** `app.request()` in unit tests has no execution context; the gateway then runs background work inline. */
+function executionContextOf(c: Context): ExecutionContext | undefined {
+  try {
+    return c.executionCtx;
+  } catch {
+    return undefined;
+  }
+}
