@@ -127,7 +127,8 @@ export class JwksKeyStore {
     const running = this.#remote;
     if (running) {
       if (await joinWithin(running)) return;
-      if (this.#remote !== running) return this.#fetchRemote(deps);
+      // It just finished (the caller looks for its key), or another waiter took over: join that one.
+      if (this.#remote !== running) return this.#remote ? this.#fetchRemote(deps) : undefined;
     }
     const remote: Promise<void> = (async () => {
       this.#lastRemoteFetch = this.#now();

@@ -9,8 +9,12 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { JwksKeyStore } from "../../src/auth/jwks";
 import { kvKeys } from "../../src/cache/kv-schema";
 import { queuedValue, settled, writeCoalesced } from "../../src/cache/kv-writer";
+import { ClerkClient } from "../../src/clerk/client";
+import { loadConfig } from "../../src/env";
+import { EMULATOR_INSTANCE_ID } from "../support/config";
 import { clearFaults, emulatorCalls, SEED, setFault, signIn } from "../support/emulator";
 import { coldIsolate, useFreshWorld } from "../support/fresh-world";
 import { call, SERVICE_KEY } from "../support/gateway";
@@ -92,5 +96,27 @@ describe("paced KV writes never wait forever on a write another request started"
     expect(puts).toEqual(["stuck", "third"]);
     // The stuck write would keep `settled()` of the next fresh world waiting: forget it.
     coldIsolate();
+  });
+});
+
+describe("the JWKS fetch another request started never strands a request that needs a key", () => {
+  it("the first fetch is stuck with its (gone) request: a request joining it fetches after a bounded wait", async () => {
+    const config = loadConfig(env);
+    let fetches = 0;
+    const clerk = new ClerkClient(config, {
+      // The first call never settles, as a fetch of a cancelled request (its own timeout cancelled with it).
+      fetch: (input, init) => (++fetches === 1 ? new Promise<Response>(() => undefined) : fetch(input, init)),
+    });
+    const store = new JwksKeyStore(config.apiUrl);
+    const deps = { kv: env.SESSION_CACHE, clerk: () => clerk, waitUntil: () => undefined };
+
+    void store.getKey(EMULATOR_INSTANCE_ID, deps);
+    await sleep(50);
+    const outcome = await Promise.race([
+      store.getKey(EMULATOR_INSTANCE_ID, deps).then(() => "key"),
+      sleep(8_000).then(() => "hung"),
+    ]);
+    expect(outcome).toBe("key");
+    expect(fetches).toBe(2);
   });
 });
