@@ -3,7 +3,8 @@
  * The package as a user gets it: `npm pack`, installed into a fresh temporary Worker project
  * (the example app's source, wrangler.toml and tsconfig.json, with `hono`), type-checked with
  * tsc, built with `wrangler deploy --dry-run`, and the built Worker serving the example's
- * routes in Miniflare against the Clerk emulator.
+ * routes in Miniflare against the Clerk emulator, hosting the package's SessionDirectory class
+ * (re-exported by the app, bound as its wrangler.toml binds it).
  *
  *   npm run pack:check        (CI: .ci/run; wrangler needs the Node 22 that npm scripts put first)
  *
@@ -132,6 +133,8 @@ try {
             CLERK_AUTHORIZED_PARTIES: "http://localhost:8787",
           },
           kvNamespaces: { AUTH_KV: "pack-check" },
+          // The SessionDirectory class the app re-exports from the package, as its wrangler.toml binds it.
+          durableObjects: { AUTH_DIRECTORY: { className: "SessionDirectory", useSQLite: true } },
           ratelimits: Object.fromEntries(
             ["AUTH_FAILURE_LIMIT", "USER_WRITE_LIMIT", "CLERK_DEV_LIMIT", "CLERK_PROD_LIMIT"].map((name, i) => [
               name,
@@ -190,6 +193,13 @@ try {
     200,
   );
   await expect("GET /api/me with the revoked session's token", await appFetch("/api/me", phone.token), 401);
+  // The revoke was reported done only once the user's object (the class from the packed package) recorded it.
+  const directory = await mf.getDurableObjectNamespace("AUTH_DIRECTORY", "app");
+  const records = await directory.get(directory.idFromName(phone.user_id)).revocations();
+  if (!records.some((record) => record.session_id === phone.session_id)) {
+    throw new Error(`the revoke is not recorded in the user's SessionDirectory: ${JSON.stringify(records)}`);
+  }
+  step("  the revoke is recorded in the user's SessionDirectory object");
   const openapi = await expect("GET /clerk/openapi.json", await appFetch("/clerk/openapi.json"), 200);
   if (openapi.servers?.[0]?.url !== "/clerk") throw new Error("OpenAPI servers do not name the mount");
   step("ok");

@@ -138,6 +138,17 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 const WRITE_ERRORS = [400, 401, 403, 404, 413, 429, 500, 502, 503, 504];
 const READ_ERRORS = [400, 401, 403, 404, 429, 500, 502, 503, 504];
 
+/** What both token-minting operations share. */
+const TOKEN_MINT = {
+  method: "post",
+  tag: "Backend API",
+  callers: ["service", "user"],
+  body: tokenBody,
+  response: { description: "The token", schema: ref("Token") },
+  errors: WRITE_ERRORS,
+} as const satisfies Partial<Operation>;
+const USER_MINT_LIMIT = "`expires_in_seconds` at most USER_TOKEN_MAX_SECONDS (default 60)";
+
 /** Every operation of the gateway, in the order of the README. */
 export const OPERATIONS: readonly Operation[] = [
   {
@@ -254,32 +265,20 @@ export const OPERATIONS: readonly Operation[] = [
     errors: WRITE_ERRORS,
   },
   {
-    method: "post",
+    ...TOKEN_MINT,
     path: "/v1/sessions/{session_id}/tokens",
     operationId: "createSessionToken",
-    tag: "Backend API",
     summary: "Mint a session token",
-    description:
-      "Users mint only for the session they are signed in with, and `expires_in_seconds` at most USER_TOKEN_MAX_SECONDS (default 60).",
-    callers: ["service", "user"],
+    description: `Users mint only for the session they are signed in with, and ${USER_MINT_LIMIT}.`,
     params: sessionParams,
-    body: tokenBody,
-    response: { description: "The token", schema: ref("Token") },
-    errors: WRITE_ERRORS,
   },
   {
-    method: "post",
+    ...TOKEN_MINT,
     path: "/v1/sessions/{session_id}/tokens/{template_name}",
     operationId: "createTemplateToken",
-    tag: "Backend API",
     summary: "Mint a JWT-template token",
-    description:
-      "Users mint only for their current session, only templates in JWT_TEMPLATES_ALLOWED, and `expires_in_seconds` at most USER_TOKEN_MAX_SECONDS (default 60).",
-    callers: ["service", "user"],
+    description: `Users mint only for their current session, only templates in JWT_TEMPLATES_ALLOWED, and ${USER_MINT_LIMIT}.`,
     params: templateParams,
-    body: tokenBody,
-    response: { description: "The token", schema: ref("Token") },
-    errors: WRITE_ERRORS,
   },
   {
     method: "get",

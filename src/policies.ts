@@ -5,6 +5,7 @@ import { SESSION_TOKEN_LIFETIME_SECONDS } from "./auth/session-token";
 import { isolateMap, SESSION_STATUS_MEMORY_MS } from "./cache/memory";
 import { markRevoked } from "./cache/revocations";
 import { ClerkClient } from "./clerk/client";
+import { now } from "./clock";
 import type { AppEnv } from "./context";
 import type { GatewayConfig } from "./env";
 import { ApiError, invalidParam, rateLimited } from "./errors";
@@ -73,7 +74,7 @@ export function requireRecentFirstFactor(c: Context<AppEnv>, targetSessionId: st
   if (principal.kind !== "user" || maxAge === 0 || targetSessionId === principal.sessionId) return;
   const minutesAtMint = principal.claims.fva?.[0];
   if (minutesAtMint !== undefined && minutesAtMint >= 0) {
-    const tokenAgeMinutes = Math.max(0, Math.floor((Date.now() / 1000 - principal.claims.iat) / 60));
+    const tokenAgeMinutes = Math.max(0, Math.floor((now() / 1000 - principal.claims.iat) / 60));
     if (minutesAtMint + tokenAgeMinutes <= maxAge) return;
   }
   throw new ApiError(403, [

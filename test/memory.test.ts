@@ -3,8 +3,11 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { CLOCK_SKEW_SECONDS } from "../src/auth/session-token";
 import { kvKeys } from "../src/cache/kv-schema";
+import { settled } from "../src/cache/kv-writer";
 import { BoundedMap, REVOCATION_NEGATIVE_MEMORY_MS, registeredMap, SESSION_LIST_MEMORY_MS } from "../src/cache/memory";
+import { advanceClock, freezeClock, now } from "../src/clock";
 import type { Bindings } from "../src/env";
+import { directoryObject } from "./support/directory";
 import { clearCalls, emulatorCalls, freshToken, SEED, signIn, tokenWith } from "./support/emulator";
 import { useFreshWorld } from "./support/fresh-world";
 import { call, gatewayRequest, SERVICE_KEY } from "./support/gateway";
@@ -12,9 +15,9 @@ import { call, gatewayRequest, SERVICE_KEY } from "./support/gateway";
 /**
  * The per-isolate memory layers of src/cache/memory.ts: they make the warm path fast and
  * must never make the gateway accept or serve what KV and Clerk would not, beyond the
- * stated bounds.
+ * stated bounds. Time is the gateway's clock (src/clock.ts), moved by the tests: no test
+ * waits for it, and none depends on how fast the machine runs it.
  */
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ACTIVE = "/v1/me/sessions/active";
 const listCalls = async () => (await emulatorCalls()).filter((c) => c.path === "/v1/sessions").length;
 
@@ -76,12 +79,9 @@ describe("revocation with memory layers", () => {
     const signedIn = await signIn("bob");
     expect((await call(ACTIVE, { token: signedIn.token })).status).toBe(200);
     // Another isolate or location revoked it: only the user's SessionDirectory object knows.
-    const directory = env.SESSION_DIRECTORY;
-    if (!directory) throw new Error("SESSION_DIRECTORY is bound in wrangler.toml");
-    await directory
-      .get(directory.idFromName(signedIn.user_id))
-      .recordRevoked(signedIn.session_id, "revoked", "webhook");
-    await sleep(REVOCATION_NEGATIVE_MEMORY_MS + 50);
+    await directoryObject(signedIn.user_id).recordRevoked(signedIn.session_id, "revoked", "webhook");
+    // "Not revoked" was learnt at the 200 above: it is believed for REVOCATION_NEGATIVE_MEMORY_MS, no longer.
+    advanceClock(REVOCATION_NEGATIVE_MEMORY_MS);
     expect((await call(ACTIVE, { token: signedIn.token })).status).toBe(401);
   });
 });
@@ -91,19 +91,20 @@ describe("the session-list memory never serves beyond KV freshness", () => {
     const token = await freshToken(SEED.sessions.aliceDesktop.id);
     const first = await call(ACTIVE, { token });
     expect(first.headers.get("X-Cache")).toBe("MISS");
-    await sleep(50); // the write-through to KV lands (waitUntil)
+    await settled(); // the write-through to KV lands (waitUntil)
 
-    // The KV entry is 300 ms from the end of its freshness (SESSION_CACHE_TTL_SECONDS = 30).
+    // The KV entry is 300 ms from the end of its freshness (SESSION_CACHE_TTL_SECONDS = 30), on a stopped clock.
+    freezeClock();
     const key = kvKeys.activeSessions(SEED.users.alice.id);
     const entry = (await env.SESSION_CACHE.get(key, "json")) as { fetched_at: number };
-    await env.SESSION_CACHE.put(key, JSON.stringify({ ...entry, fetched_at: Date.now() - 30_000 + 300 }));
+    await env.SESSION_CACHE.put(key, JSON.stringify({ ...entry, fetched_at: now() - 30_000 + 300 }));
     sessionListMemory().clear();
 
     const hit = await call(ACTIVE, { token });
     expect(hit.headers.get("X-Cache")).toBe("HIT");
     expect(sessionListMemory().size).toBe(1);
     await clearCalls();
-    await sleep(400);
+    advanceClock(400);
     expect(400).toBeLessThan(SESSION_LIST_MEMORY_MS); // still in memory, no longer fresh
     const again = await call(ACTIVE, { token });
     expect(again.headers.get("X-Cache")).toBe("MISS");
@@ -113,7 +114,7 @@ describe("the session-list memory never serves beyond KV freshness", () => {
   it("serves repeated reads from memory with no KV read and no call to Clerk", async () => {
     const token = await freshToken(SEED.sessions.aliceDesktop.id);
     await call(ACTIVE, { token });
-    await sleep(50);
+    await settled();
     await clearCalls();
     for (let i = 0; i < 5; i++) expect((await call(ACTIVE, { token })).headers.get("X-Cache")).toBe("HIT");
     expect(await listCalls()).toBe(0);
@@ -122,12 +123,17 @@ describe("the session-list memory never serves beyond KV freshness", () => {
 
 describe("verified-token memory", () => {
   it(`never accepts a token past its exp (+${CLOCK_SKEW_SECONDS} s skew), however recently it was verified`, async () => {
-    const now = Math.floor(Date.now() / 1000);
+    freezeClock();
+    const nowS = Math.floor(now() / 1000);
     // Expired 4 s ago: still inside the 5 s skew, so accepted, and remembered.
-    const token = await tokenWith(SEED.sessions.aliceDesktop.id, { exp: now - 4, iat: now - 64, nbf: now - 74 });
+    const exp = nowS - 4;
+    const token = await tokenWith(SEED.sessions.aliceDesktop.id, { exp, iat: nowS - 64, nbf: nowS - 74 });
     expect((await call(ACTIVE, { token })).status).toBe(200);
     expect((await call(ACTIVE, { token })).status).toBe(200);
-    await sleep(2_100);
+    // The last millisecond of the skew: still accepted (from memory); the next one: refused.
+    advanceClock((exp + CLOCK_SKEW_SECONDS) * 1000 - 1 - now());
+    expect((await call(ACTIVE, { token })).status).toBe(200);
+    advanceClock(1);
     expect((await call(ACTIVE, { token })).status).toBe(401);
   });
 });

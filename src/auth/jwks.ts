@@ -10,6 +10,7 @@ import { readStoredJwks, storeJwks } from "../cache/jwks-store";
 import { fixedBytes, isolateMap } from "../cache/memory";
 import type { ClerkClient } from "../clerk/client";
 import type { Jwks } from "../clerk/schemas";
+import { now } from "../clock";
 import { ApiError, unauthenticated, upstreamUnavailable } from "../errors";
 import { joinWithin } from "../shared-work";
 
@@ -39,7 +40,7 @@ export class JwksKeyStore {
   /** `now` lets tests move this store's clock without touching the rest of the isolate's. */
   constructor(apiUrl: string, options: { now?: () => number } = {}) {
     this.#apiUrl = apiUrl;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? now;
   }
 
   /** Test and operations hook: how many times this isolate asked Clerk for keys. */

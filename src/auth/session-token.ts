@@ -9,6 +9,7 @@ import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } fro
 import { REVOCATION_TTL_SECONDS } from "../cache/kv-schema";
 import { isolateMap, jsonBytes, VERIFIED_TOKEN_MEMORY_MS } from "../cache/memory";
 import { countLookup } from "../cache/memory-stats";
+import { now } from "../clock";
 import type { GatewayConfig } from "../env";
 import { ApiError, misconfigured } from "../errors";
 import { SESSION_ID, USER_ID } from "../ids";
@@ -74,7 +75,7 @@ export async function verifySessionToken(token: string, options: VerifyOptions):
   // A token this isolate already verified under this configuration, not yet expired: same answer, no RSA.
   const hit = options.ignoreExpiry ? undefined : countLookup("tokens", verifiedTokens.get(token));
   const remembered = hit?.config === config ? hit.claims : undefined;
-  if (remembered && remembered.exp + CLOCK_SKEW_SECONDS > Date.now() / 1000) return { ok: true, claims: remembered };
+  if (remembered && remembered.exp + CLOCK_SKEW_SECONDS > now() / 1000) return { ok: true, claims: remembered };
 
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
@@ -102,8 +103,9 @@ export async function verifySessionToken(token: string, options: VerifyOptions):
     throw error;
   }
 
-  const now = Date.now();
-  let currentDate: Date | undefined;
+  const verifiedAt = now();
+  // jose would judge `exp`, `nbf` and `iat` by wall time: the gateway's clock decides (src/clock.ts).
+  let currentDate = new Date(verifiedAt);
   if (options.ignoreExpiry) {
     // Verify as of the token's own expiry, so only `exp` is waived: the signature, issuer and the rest still hold.
     let exp: unknown;
@@ -113,7 +115,7 @@ export async function verifySessionToken(token: string, options: VerifyOptions):
       return fail("malformed");
     }
     if (typeof exp !== "number") return fail("missing_claim");
-    currentDate = new Date(Math.min(now, exp * 1000));
+    currentDate = new Date(Math.min(verifiedAt, exp * 1000));
   }
 
   let payload: Record<string, unknown>;
@@ -123,7 +125,7 @@ export async function verifySessionToken(token: string, options: VerifyOptions):
       issuer: config.issuer,
       clockTolerance: CLOCK_SKEW_SECONDS,
       requiredClaims: ["sub", "sid", "iat", "exp"],
-      ...(currentDate ? { currentDate } : {}),
+      currentDate,
     }));
   } catch (error) {
     return fail(joseReason(error));
@@ -132,7 +134,7 @@ export async function verifySessionToken(token: string, options: VerifyOptions):
   const { sub, sid, iat, azp, sts, fva } = payload;
   if (typeof sub !== "string" || !USER_ID.test(sub)) return fail("bad_claim");
   if (typeof sid !== "string" || !SESSION_ID.test(sid)) return fail("bad_claim");
-  if (typeof iat !== "number" || iat > now / 1000 + CLOCK_SKEW_SECONDS) return fail("issued_in_future");
+  if (typeof iat !== "number" || iat > verifiedAt / 1000 + CLOCK_SKEW_SECONDS) return fail("issued_in_future");
   if ((payload.exp as number) - iat > MAX_TOKEN_LIFETIME_SECONDS) return fail("lifetime_too_long");
   if (azp !== undefined && (typeof azp !== "string" || !config.authorizedParties.includes(azp))) {
     return fail("azp_not_allowed");
@@ -144,7 +146,7 @@ export async function verifySessionToken(token: string, options: VerifyOptions):
   }
   const claims = payload as SessionClaims;
   if (!options.ignoreExpiry && typeof payload.exp === "number") {
-    const untilExpiry = (payload.exp + CLOCK_SKEW_SECONDS) * 1000 - now;
+    const untilExpiry = (payload.exp + CLOCK_SKEW_SECONDS) * 1000 - verifiedAt;
     verifiedTokens.set(token, { config, claims }, Math.min(VERIFIED_TOKEN_MEMORY_MS, untilExpiry));
   }
   return { ok: true, claims };

@@ -1,4 +1,5 @@
 import type { Jwks } from "../clerk/schemas";
+import { now } from "../clock";
 import { JWKS_TTL_SECONDS, JwksEntry, kvKeys, readEntry } from "./kv-schema";
 import { writeCoalesced } from "./kv-writer";
 
@@ -14,6 +15,6 @@ export async function readStoredJwks(kv: KVNamespace, apiUrl: string): Promise<J
 }
 
 export async function storeJwks(kv: KVNamespace, apiUrl: string, jwks: Jwks): Promise<void> {
-  const entry: JwksEntry = { fetched_at: Date.now(), keys: jwks.keys };
+  const entry: JwksEntry = { fetched_at: now(), keys: jwks.keys };
   await writeCoalesced(kv, await keyFor(apiUrl), JSON.stringify(entry), JWKS_TTL_SECONDS);
 }

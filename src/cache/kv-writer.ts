@@ -5,6 +5,7 @@
  * isolate see a queued value at once (read-your-writes), before KV has it.
  */
 
+import { now, sleep } from "../clock";
 import { joinWithin, SHARED_WORK_PATIENCE_MS } from "../shared-work";
 import { KV_MIN_TTL_SECONDS, KV_MIN_WRITE_INTERVAL_MS } from "./kv-schema";
 import { fixedBytes, isolateMap } from "./memory";
@@ -19,10 +20,8 @@ const slotBytes = (slot: Slot) => (slot.value?.length ?? 0) + 32;
 const queued = isolateMap<string, Slot>("kvQueued", slotBytes);
 /** … and the write KV is processing now. Until KV has accepted it, readers here must see it, not KV's older value. */
 const writing = isolateMap<string, Slot>("kvWriting", slotBytes);
-/** Only the last second matters for the pacing, so entries expire after it. */
+/** Only the last second matters for the pacing, so entries expire after it (both on the gateway's clock). */
 const lastWriteAt = isolateMap<string, number>("kvLastWrite", fixedBytes(8));
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Queues `value` (or a delete, for null) for `key`; resolves once KV has accepted it (or a newer value). */
 export function writeCoalesced(kv: KVNamespace, key: string, value: string | null, ttlSeconds: number): Promise<void> {
@@ -43,11 +42,11 @@ export function writeCoalesced(kv: KVNamespace, key: string, value: string | nul
   slot.done = (async () => {
     // The write in progress may belong to a request that is gone (src/shared-work.ts).
     if (previous) await joinWithin(previous, KV_MIN_WRITE_INTERVAL_MS + SHARED_WORK_PATIENCE_MS).catch(() => undefined);
-    const wait = Math.max(0, (lastWriteAt.get(key) ?? 0) + KV_MIN_WRITE_INTERVAL_MS - Date.now());
+    const wait = Math.max(0, (lastWriteAt.get(key) ?? 0) + KV_MIN_WRITE_INTERVAL_MS - now());
     if (wait > 0) await sleep(wait);
     queued.deleteIf(key, slot);
     writing.set(key, slot);
-    lastWriteAt.set(key, Date.now(), KV_MIN_WRITE_INTERVAL_MS);
+    lastWriteAt.set(key, now(), KV_MIN_WRITE_INTERVAL_MS);
     try {
       await put(kv, key, slot);
     } finally {
@@ -66,7 +65,7 @@ async function joinOrWrite(kv: KVNamespace, key: string, slot: Slot): Promise<vo
   if (await joinWithin(slot.done, KV_MIN_WRITE_INTERVAL_MS + SHARED_WORK_PATIENCE_MS)) return;
   queued.deleteIf(key, slot);
   writing.set(key, slot);
-  lastWriteAt.set(key, Date.now(), KV_MIN_WRITE_INTERVAL_MS);
+  lastWriteAt.set(key, now(), KV_MIN_WRITE_INTERVAL_MS);
   try {
     await put(kv, key, slot);
   } finally {

@@ -5,6 +5,7 @@
  * number of entries AND an estimate of bytes, so neither many small entries nor a few
  * large ones (a user with 500 sessions) can grow an isolate's memory without limit.
  * Expired entries are evicted on insert; beyond a bound the oldest insertions go first.
+ * Expiry is on the gateway's clock (src/clock.ts), which tests move instead of sleeping.
  * `resetIsolateMemory()` forgets all of it (tests).
  *
  * None of these layers can make the gateway accept something KV or Clerk would refuse
@@ -21,6 +22,7 @@
  *   Revocation is checked on every request regardless.
  * Forgetting an entry early is always safe: the next request reads KV or asks Clerk.
  */
+import { now as clockNow, resetClock } from "../clock";
 
 /** How long a session list read from KV is reused from memory. Never longer than its KV freshness. */
 export const SESSION_LIST_MEMORY_MS = 2_000;
@@ -197,7 +199,7 @@ export class BoundedMap<K, V> {
     this.#sizeOf = sizeOf;
   }
 
-  get(key: K, now = Date.now()): V | undefined {
+  get(key: K, now = clockNow()): V | undefined {
     const hit = this.#entries.get(key);
     if (hit === undefined) return undefined;
     if (hit.until <= now) {
@@ -207,7 +209,7 @@ export class BoundedMap<K, V> {
     return hit.value;
   }
 
-  has(key: K, now = Date.now()): boolean {
+  has(key: K, now = clockNow()): boolean {
     return this.get(key, now) !== undefined;
   }
 
@@ -215,7 +217,7 @@ export class BoundedMap<K, V> {
    * Keeps `value` for `ttlMs` (forever when omitted, until evicted). Returns false when it
    * is not kept: a non-positive TTL, or a value larger than the whole byte bound.
    */
-  set(key: K, value: V, ttlMs = Number.POSITIVE_INFINITY, now = Date.now()): boolean {
+  set(key: K, value: V, ttlMs = Number.POSITIVE_INFINITY, now = clockNow()): boolean {
     const previous = this.#entries.get(key);
     if (previous) this.#remove(key, previous);
     if (!(ttlMs > 0)) return false;
@@ -307,9 +309,13 @@ export function isolateMap<K, V>(name: MemoryName, sizeOf: (value: V, key: K) =>
   return map;
 }
 
-/** Forgets everything this isolate remembers (tests), but the structures named in `keep`. */
+/**
+ * Forgets everything this isolate remembers (tests), but the structures named in `keep`, and
+ * puts the clock back to wall time: entries kept on a moved clock would otherwise outlive their time.
+ */
 export function resetIsolateMemory(options: { keep?: readonly MemoryName[] } = {}): void {
   for (const [name, map] of registry) if (!options.keep?.includes(name)) map.clear();
+  resetClock();
 }
 
 export type MemoryUsage = { name: MemoryName; entries: number; bytes: number; maxEntries: number; maxBytes: number };

@@ -1,3 +1,4 @@
+import { now as clockNow } from "../clock";
 import {
   type DirectoryNamespace,
   describeFailure,
@@ -157,7 +158,7 @@ export async function isRevoked(
 }
 
 function degrade(userId: string, sessionId: string, error: unknown, metrics: RevocationMetrics | undefined) {
-  const now = Date.now();
+  const now = clockNow();
   const since = directoryDownSince.get(userId, now) ?? now;
   directoryDownSince.set(userId, since, DIRECTORY_FAILURE_QUIET_MS, now);
   const downMs = now - since;

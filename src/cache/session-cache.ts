@@ -1,4 +1,5 @@
 import type { Session } from "../clerk/schemas";
+import { now as clockNow } from "../clock";
 import { ApiError, upstreamUnavailable } from "../errors";
 import { joinWithin } from "../shared-work";
 import { ActiveSessionsEntry, kvKeys, readEntry } from "./kv-schema";
@@ -64,9 +65,9 @@ export class SessionCache {
     if (this.#options.freshSeconds === 0) {
       // SESSION_CACHE_TTL_SECONDS=0: no cache at all, not even single flight; every read is Clerk's.
       const sessions = (await load()).filter((s) => s.status === "active");
-      return { sessions: visible(sessions), cache: "MISS", fetchedAt: Date.now() };
+      return { sessions: visible(sessions), cache: "MISS", fetchedAt: clockNow() };
     }
-    const now = Date.now();
+    const now = clockNow();
     const seenLoad = landed.get(userId)?.seq;
     const entry = await this.#read(userId);
     const complete = mustInclude === undefined || entry?.sessions.some((s) => s.id === mustInclude);
@@ -171,7 +172,7 @@ export class SessionCache {
     const startedAt = generation.get(userId) ?? 0;
     const promise: Promise<ActiveSessionsEntry> = (async () => {
       const sessions = (await load()).filter((s) => s.status === "active");
-      const entry: ActiveSessionsEntry = { fetched_at: Date.now(), sessions };
+      const entry: ActiveSessionsEntry = { fetched_at: clockNow(), sessions };
       landed.set(userId, { seq: ++loadSeq, generation: startedAt, entry }, SESSION_LIST_MEMORY_MS);
       // A revoke confirmed while this read was in flight wins: its list is newer than ours.
       if ((generation.get(userId) ?? 0) === startedAt) {

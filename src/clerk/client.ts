@@ -7,6 +7,7 @@
  */
 import * as z from "zod/mini";
 import { fixedBytes, isolateMap } from "../cache/memory";
+import { now } from "../clock";
 import type { GatewayConfig } from "../env";
 import { ApiError, rateLimited, upstreamUnavailable } from "../errors";
 import { ClerkErrors, Jwks, PaginatedSessionList, Session, SessionList, SessionRefresh, Token } from "./schemas";
@@ -183,7 +184,7 @@ export class ClerkClient {
    */
   async forward(request: ForwardRequest): Promise<Response> {
     const url = new URL(`${this.#config.apiUrl}/v1${request.path}${request.search}`);
-    const blockedMs = (blockedUntil.get(url.origin) ?? 0) - Date.now();
+    const blockedMs = (blockedUntil.get(url.origin) ?? 0) - now();
     if (blockedMs > 0) throw rateLimited(blockedMs / 1000, "Clerk is rate limiting the gateway; retry later");
     await this.#beforeCall?.();
     const headers: Record<string, string> = {
@@ -230,7 +231,7 @@ export class ClerkClient {
     const retryAfter = retryAfterSeconds(response);
     if (retryAfter !== undefined) out.set("Retry-After", String(retryAfter));
     if (response.status === 429) {
-      blockedUntil.set(url.origin, Date.now() + Math.min(MAX_BLOCK_S, retryAfter ?? 10) * 1000);
+      blockedUntil.set(url.origin, now() + Math.min(MAX_BLOCK_S, retryAfter ?? 10) * 1000);
     }
     return new Response(request.method === "HEAD" ? null : body, { status: response.status, headers: out });
   }
@@ -278,7 +279,7 @@ export class ClerkClient {
   }
 
   async #attempt<T>(url: URL, init: RequestInit, schema: z.ZodMiniType<T>, timeoutMs: number): Promise<T> {
-    const blockedMs = (blockedUntil.get(url.origin) ?? 0) - Date.now();
+    const blockedMs = (blockedUntil.get(url.origin) ?? 0) - now();
     if (blockedMs > 0) {
       throw rateLimited(blockedMs / 1000, "Clerk is rate limiting the gateway; retry later");
     }
@@ -309,7 +310,7 @@ export class ClerkClient {
     const error = mapUpstreamError(response, json, errorTrace ?? traceId);
     if (response.status === 429) {
       const seconds = Math.min(MAX_BLOCK_S, Number(error.headers["Retry-After"]) || 0);
-      blockedUntil.set(url.origin, Date.now() + seconds * 1000, seconds * 1000);
+      blockedUntil.set(url.origin, now() + seconds * 1000, seconds * 1000);
     }
     throw error;
   }

@@ -6,6 +6,7 @@ import { checkSessionToken } from "../auth/session-check";
 import { waitUntilOf } from "../background";
 import { markRevoked } from "../cache/revocations";
 import { ClerkClient } from "../clerk/client";
+import { directoryUnavailable } from "../directory/client";
 import { loadConfig } from "../env";
 import { ApiError, forbidden, rateLimited } from "../errors";
 import { log } from "../observability";
@@ -26,7 +27,7 @@ import { type GatewayOptions, gatewayEnv } from "./bindings";
  * Why a request is signed out, as the gateway's own routes name it: kept for logs and
  * `debug()`; `requireAuth()` tells the caller only what the gateway would (auth/refusals.ts).
  */
-export type SignedOutReason = RefusalReason | "rate_limited";
+export type SignedOutReason = RefusalReason | "rate_limited" | "directory_unavailable";
 
 type OrgFields = {
   orgId: string | undefined;
@@ -121,6 +122,7 @@ export const requireAuth = (options: RequireAuthOptions = {}): MiddlewareHandler
     setAuth(c, auth);
     if (!auth.isAuthenticated) {
       const reason = auth.debug().reason;
+      if (reason === "directory_unavailable") return respond(c, sessionUnconfirmable());
       return respond(c, reason === "rate_limited" ? tooManyFailures() : refusal(reason));
     }
     const needs: CheckAuthorizationParams = {};
@@ -132,6 +134,10 @@ export const requireAuth = (options: RequireAuthOptions = {}): MiddlewareHandler
 
 const respond = (c: Context, error: ApiError) =>
   c.json(error.toEnvelope(), error.status as 401, { ...error.headers, "Cache-Control": "private, no-store" });
+
+/** As the gateway's own routes answer it (docs/directory.md): 503 with Retry-After, in Clerk's envelope. */
+const sessionUnconfirmable = () =>
+  directoryUnavailable("The gateway cannot confirm this session is still valid right now; retry shortly");
 
 const tooManyFailures = () =>
   rateLimited(
@@ -150,16 +156,27 @@ async function authenticate(c: Context, options: GatewayOptions): Promise<AuthOb
   // A gateway service key (or any other opaque bearer) is not a session token here.
   if (credential.value.split(".").length !== 3) return refuse(c, env.RL_AUTH_FAILURES, "malformed");
 
-  const result = await checkSessionToken(credential.value, {
-    config,
-    env,
-    keys: {
-      kv: env.SESSION_CACHE,
-      // Only the JWKS is ever fetched from here, at most once per interval per isolate for an unknown kid.
-      clerk: () => new ClerkClient(config),
-      waitUntil: waitUntilOf(c),
-    },
-  });
+  let result: Awaited<ReturnType<typeof checkSessionToken>>;
+  try {
+    result = await checkSessionToken(credential.value, {
+      config,
+      env,
+      keys: {
+        kv: env.SESSION_CACHE,
+        // Only the JWKS is ever fetched from here, at most once per interval per isolate for an unknown kid.
+        clerk: () => new ClerkClient(config),
+        waitUntil: waitUntilOf(c),
+      },
+    });
+  } catch (error) {
+    // The user's SessionDirectory has been unreachable for longer than the fallback allows
+    // (cache/revocations.ts logged it): the session can be neither vouched for nor blamed. Signed
+    // out, never signed in, so no route serves it as the user; requireAuth() answers 503 with
+    // Retry-After, whatever the app's own error handler would make of an exception. Not counted
+    // as a failed attempt: the caller did nothing wrong.
+    if (error instanceof ApiError && error.code === "directory_unavailable") return signedOut("directory_unavailable");
+    throw error;
+  }
   if (!result.ok) return refuse(c, env.RL_AUTH_FAILURES, result.reason);
   // A token minted to outlive Clerk's 60 s: its session's status is confirmed with Clerk, as on the gateway's routes.
   let ended: string | null;

@@ -1,24 +1,16 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { kvKeys } from "../../src/cache/kv-schema";
 import { REVOCATION_NEGATIVE_MEMORY_MS } from "../../src/cache/memory";
 import { isRevokedHere } from "../../src/cache/revocations";
 import { DIRECTORY_TIMEOUT_MS } from "../../src/directory/client";
 import type { SessionDirectory } from "../../src/directory/session-directory";
-import { everyRoute } from "../security/routes";
-import {
-  clearCalls,
-  freshToken,
-  type SignedIn,
-  setSessionStatus,
-  signIn,
-  upstreamCalls,
-  webhookDeliveries,
-} from "../support/emulator";
+import { expectRefusedEverywhere } from "../security/routes";
+import { directoryObject } from "../support/directory";
+import { freshToken, setSessionStatus, signIn } from "../support/emulator";
 import { useFreshWorld } from "../support/fresh-world";
-import { type CallOptions, call, errorBody, kvJson, SERVICE_KEY } from "../support/gateway";
+import { type CallOptions, call, deliverLatestWebhook, kvJson, SERVICE_KEY } from "../support/gateway";
 import { callB } from "./locations";
 
 /**
@@ -37,15 +29,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 useFreshWorld();
 
-function directory() {
-  const namespace = env.SESSION_DIRECTORY;
-  if (!namespace) throw new Error("SESSION_DIRECTORY is bound in wrangler.toml");
-  return namespace;
-}
-
 /** The user's object's revocation rows, read from its SQLite storage. */
 function storedRevocations(userId: string) {
-  const stub = directory().get(directory().idFromName(userId));
+  const stub = directoryObject(userId);
   return runInDurableObject(stub, (_instance: SessionDirectory, state) =>
     state.storage.sql.exec("SELECT session_id, status, source FROM revoked ORDER BY session_id").toArray(),
   );
@@ -60,27 +46,6 @@ async function refusedAfter(via: Call, token: string, since: number): Promise<nu
     if (Date.now() - since > 10 * BOUND_MS) throw new Error("the revoked session was never refused");
     await sleep(25);
   }
-}
-
-/** The revoked session's token on every route of `via` (and as refresh's expired_token): all 401, none reaches Clerk. */
-async function expectRefusedEverywhere(via: Call, device: SignedIn, token: string) {
-  expect(decodeJwt(token).exp).toBeGreaterThan(Date.now() / 1000);
-  await clearCalls();
-  for (const route of everyRoute(device.session_id)) {
-    const response = await via(route.path, {
-      method: route.method,
-      token,
-      ...(route.json ? { json: route.json } : {}),
-    });
-    expect(response.status, route.name).toBe(401);
-    expect((await errorBody(response)).errors[0]?.code).toBe("authentication_invalid");
-  }
-  const refresh = await via(`/v1/sessions/${device.session_id}/refresh`, {
-    method: "POST",
-    json: { expired_token: token, refresh_token: device.refresh_token, request_origin: "http://localhost:8787" },
-  });
-  expect(refresh.status, "refresh").toBe(401);
-  expect(await upstreamCalls()).toBe(0);
 }
 
 /** Both locations accept the session, so both have "not revoked" in memory when the revoke happens. */
@@ -139,10 +104,7 @@ describe("a revoke through one location is refused by another within the bound",
     await warmBoth(token);
 
     await setSessionStatus(device.session_id, "revoked");
-    const delivery = (await webhookDeliveries("session.revoked")).at(-1);
-    if (!delivery) throw new Error("no delivery");
-    const response = await call("/webhooks/clerk", { method: "POST", headers: delivery.headers, body: delivery.body });
-    expect(response.status).toBe(200);
+    expect((await deliverLatestWebhook("session.revoked")).status).toBe(200);
     const revokedAt = Date.now();
     expect(await storedRevocations(device.user_id)).toEqual([
       { session_id: device.session_id, status: "revoked", source: "webhook" },
@@ -160,11 +122,7 @@ describe("a revoke through one location is refused by another within the bound",
     await warmBoth(token);
 
     await setSessionStatus(device.session_id, "ended");
-    const delivery = (await webhookDeliveries("session.ended")).at(-1);
-    if (!delivery) throw new Error("no delivery");
-    expect(
-      (await callB("/webhooks/clerk", { method: "POST", headers: delivery.headers, body: delivery.body })).status,
-    ).toBe(200);
+    expect((await deliverLatestWebhook("session.ended", callB)).status).toBe(200);
     const revokedAt = Date.now();
     await env.SESSION_CACHE.delete(kvKeys.revoked(device.session_id));
 

@@ -1,5 +1,4 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { MAX_TOKEN_LIFETIME_SECONDS } from "../../src/auth/session-token";
 import {
@@ -8,6 +7,7 @@ import {
   type SessionDirectory,
   WEBHOOK_CLAIM_SECONDS,
 } from "../../src/directory/session-directory";
+import { directoryObject } from "../support/directory";
 import { SEED } from "../support/emulator";
 import { useFreshWorld } from "../support/fresh-world";
 
@@ -19,9 +19,7 @@ const SESSION = "sess_2directoryUnitTest000000001";
 useFreshWorld();
 
 function stub(name = USER) {
-  const namespace = env.SESSION_DIRECTORY;
-  if (!namespace) throw new Error("SESSION_DIRECTORY is bound in wrangler.toml");
-  return namespace.get(namespace.idFromName(name));
+  return directoryObject(name);
 }
 
 describe("SessionDirectory", () => {

@@ -5,6 +5,7 @@ import { kvKeys } from "../../src/cache/kv-schema";
 import { DIRECTORY_FALLBACK_MAX_MS, isRevokedHere } from "../../src/cache/revocations";
 import { DIRECTORY_TIMEOUT_MS, type DirectoryNamespace } from "../../src/directory/client";
 import type { SessionDirectory } from "../../src/directory/session-directory";
+import { directory, directoryObject } from "../support/directory";
 import {
   clearCalls,
   clerkSession,
@@ -33,12 +34,6 @@ useFreshWorld();
 afterEach(() => {
   for (const clock of clocks.splice(0)) clock.mockRestore();
 });
-
-function directory() {
-  const namespace = env.SESSION_DIRECTORY;
-  if (!namespace) throw new Error("SESSION_DIRECTORY is bound in wrangler.toml");
-  return namespace;
-}
 
 /** A namespace whose objects never answer: every call rejects, or hangs until the gateway's deadline. */
 function unreachable(mode: "reject" | "hang"): DirectoryNamespace {
@@ -71,7 +66,7 @@ function fakeNow() {
 }
 
 function revocations(userId: string) {
-  const stub = directory().get(directory().idFromName(userId));
+  const stub = directoryObject(userId);
   return runInDurableObject(stub, (_instance: SessionDirectory, state) =>
     state.storage.sql.exec("SELECT session_id, source FROM revoked").toArray(),
   );

@@ -1,10 +1,10 @@
 import { runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { kvKeys } from "../../src/cache/kv-schema";
 import { type SessionDirectory, UNSCOPED_OBJECT_NAME } from "../../src/directory/session-directory";
 import { TEST_WEBHOOK_SECRET } from "../support/config";
+import { directoryObject } from "../support/directory";
 import {
   clearCalls,
   freshToken,
@@ -29,14 +29,8 @@ type Call = (path: string, options?: CallOptions) => Promise<Response>;
 
 useFreshWorld();
 
-function directory() {
-  const namespace = env.SESSION_DIRECTORY;
-  if (!namespace) throw new Error("SESSION_DIRECTORY is bound in wrangler.toml");
-  return namespace;
-}
-
 function claims(objectName: string) {
-  const stub = directory().get(directory().idFromName(objectName));
+  const stub = directoryObject(objectName);
   return runInDurableObject(stub, (_instance: SessionDirectory, state) => ({
     claims: state.storage.sql.exec("SELECT message_id, type FROM webhook_claims").toArray(),
     revoked: state.storage.sql.exec("SELECT session_id, source FROM revoked").toArray(),

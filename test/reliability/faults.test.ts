@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { kvKeys } from "../../src/cache/kv-schema";
 import { settled } from "../../src/cache/kv-writer";
+import { advanceClock } from "../../src/clock";
 import {
   clearFaults,
   clerkSession,
@@ -149,6 +150,8 @@ describe("Clerk failures on reads map to Clerk's envelope with the documented st
     expect(body.errors[0]?.long_message).toContain(`UPSTREAM_TIMEOUT_MS is ${FAST_TIMEOUT_MS}`);
   });
 
+  // A real second: the gateway waits it out in wall time, as Clerk (another server, its own clock) asked,
+  // inside a deadline that is a real timer on the network call.
   it("a read rate-limited with Retry-After: 1 waits that second and retries once (default timeout)", async () => {
     await setFault(fault("429", "GET", "/v1/sessions/*", { times: 1, retry_after_seconds: 1 }));
     const response = await call(`/v1/sessions/${aliceDesktop.id}`, { serviceKey: SERVICE_KEY });
@@ -176,6 +179,11 @@ describe("Clerk failures on reads map to Clerk's envelope with the documented st
     expect(list.headers.get("X-Cache")).toBe("STALE");
     expect(await emulatorCalls()).toHaveLength(before);
     expect((await clerkSession(aliceDesktop.id)).status).toBe("active");
+    // Once the 30 s have passed on the gateway's clock, Clerk is asked again.
+    const reads = (await emulatorCalls({ method: "GET", path: "/v1/sessions/*" })).length;
+    advanceClock(30_000);
+    expect((await gw(`/v1/sessions/${aliceDesktop.id}`, { serviceKey: SERVICE_KEY })).status).toBe(200);
+    expect(await emulatorCalls({ method: "GET", path: "/v1/sessions/*" })).toHaveLength(reads + 1);
   });
 
   it("a 429 whose Retry-After is not a number or a date is passed on as a sane number, never NaN", async () => {
@@ -262,8 +270,8 @@ const revokeRoute = (name: string, user: boolean): WriteRoute => {
       // A fresh sign-in: revoking from the browser needs a recent first factor.
       const token = (await signIn("alice")).token;
       target = (await signIn("alice")).session_id;
-      // A fresh cached list, which a failed revoke must leave as it was. Put straight into KV:
-      // a list written by the gateway would make the next test wait out KV's one write per second.
+      // A fresh cached list, which a failed revoke must leave as it was. Put straight into KV, so
+      // no write of the gateway's own is still queued for that key when the revoke runs.
       await seedCachedList(alice.id, await activeSessionsOf(alice.id), 0);
       expect((await gw("/v1/me/sessions", { token })).status).toBe(200);
       const path = user ? `/v1/me/sessions/${target}/revoke` : `/v1/sessions/${target}/revoke`;

@@ -21,15 +21,3 @@ export async function seedCachedList(userId: string, sessions: unknown[], ageSec
   const entry = { fetched_at: Date.now() - ageSeconds * 1000, sessions };
   await env.SESSION_CACHE.put(kvKeys.activeSessions(userId), JSON.stringify(entry), { expirationTtl: 86_400 });
 }
-
-/** Waits until KV holds a value for `key` that passes `ready` (the gateway writes in the background). */
-export async function waitForKv<T>(key: string, ready: (value: T | null) => boolean, tries = 100): Promise<T | null> {
-  for (let i = 0; i < tries; i++) {
-    const value = (await env.SESSION_CACHE.get(key, "json")) as T | null;
-    if (ready(value)) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`KV key ${key} never became ready`);
-}
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,11 +1,9 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { beforeEach, describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { clearCalls, clerkSession, type SignedIn, signClaims, signIn, upstreamCalls } from "../support/emulator";
 import { freshWorld } from "../support/fresh-world";
-import { type CallOptions, errorBody, gatewayRequest } from "../support/gateway";
+import { type CallOptions, callWith, errorBody } from "../support/gateway";
 
 /**
  * The configurable parts of the token policy: pending sessions (ALLOW_PENDING_SESSIONS) and
@@ -13,12 +11,8 @@ import { type CallOptions, errorBody, gatewayRequest } from "../support/gateway"
  * the token's own age, and the longest token a user may mint (USER_TOKEN_MAX_SECONDS).
  */
 
-async function send(path: string, options: CallOptions, overrides: Record<string, string> = {}) {
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(gatewayRequest(path, options), { ...env, ...overrides }, ctx);
-  await waitOnExecutionContext(ctx);
-  return response;
-}
+const send = (path: string, options: CallOptions, overrides: Record<string, string> = {}) =>
+  callWith(path, options, { ...env, ...overrides });
 
 let device: SignedIn;
 let victim: SignedIn;

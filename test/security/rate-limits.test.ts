@@ -1,14 +1,13 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { kvKeys } from "../../src/cache/kv-schema";
-import worker from "../../src/index";
 import { RATE_LIMITS } from "../../src/rate-limit";
 import wranglerToml from "../../wrangler.toml?raw";
 import { TEST_SERVICE_KEYS } from "../support/config";
 import { clearCalls, freshToken, SEED, signIn, upstreamCalls } from "../support/emulator";
 import { useFreshWorld } from "../support/fresh-world";
-import { type CallOptions, errorBody, gatewayRequest, kvJson, SERVICE_KEY } from "../support/gateway";
+import { type CallOptions, callWith, errorBody, kvJson, SERVICE_KEY } from "../support/gateway";
+import { expectSignOutReachesClerk } from "./routes";
 
 /**
  * The Workers Rate Limiting bindings at their production numbers. The suite's own bindings
@@ -36,12 +35,7 @@ function limitedEnv(overrides: Record<string, unknown> = {}) {
   };
 }
 
-async function send(path: string, options: CallOptions, bindings: object = limitedEnv()) {
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(gatewayRequest(path, options), bindings as typeof env, ctx);
-  await waitOnExecutionContext(ctx);
-  return response;
-}
+const send = (path: string, options: CallOptions, bindings: object = limitedEnv()) => callWith(path, options, bindings);
 
 /** Sends until the first 429 (at most 2 × limit + 1 tries); returns how many went through first. */
 async function untilLimited(limit: number, attempt: () => Promise<Response>) {
@@ -174,13 +168,7 @@ describe("the upstream guard keeps the gateway under Clerk's Backend-API limit, 
       RATE_LIMITS.RL_UPSTREAM_READS_DEVELOPMENT.period,
     );
     expect(await upstreamCalls()).toBe(0);
-    const revoke = await send(
-      `/v1/me/sessions/${alice.session_id}/revoke`,
-      { method: "POST", token: alice.token },
-      bindings,
-    );
-    expect(revoke.status).toBe(200);
-    expect(await upstreamCalls({ method: "POST", path: `/v1/sessions/${alice.session_id}/revoke` })).toBe(1);
+    await expectSignOutReachesClerk((path, options) => send(path, options, bindings), alice);
   });
 
   it("each caller has its own share: a user, a service key, and an address for a refresh by expired_token", async () => {

@@ -1,10 +1,8 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MAX_TOKEN_LIFETIME_SECONDS } from "../../src/auth/session-token";
 import { REVOCATION_TTL_SECONDS } from "../../src/cache/kv-schema";
-import worker from "../../src/index";
 import { RATE_LIMITS } from "../../src/rate-limit";
 import {
   clearCalls,
@@ -20,7 +18,8 @@ import {
   upstreamCalls,
 } from "../support/emulator";
 import { captureConsole, coldIsolate, useFreshWorld } from "../support/fresh-world";
-import { type CallOptions, errorBody, gatewayRequest, SERVICE_KEY } from "../support/gateway";
+import { type CallOptions, callWith, errorBody, SERVICE_KEY, serviceMintedToken } from "../support/gateway";
+import { expectSignOutReachesClerk } from "./routes";
 
 /**
  * The independent red team's findings, replayed as attacks: each test does what the attacker
@@ -51,12 +50,7 @@ function limitedEnv() {
   };
 }
 
-async function send(path: string, options: CallOptions = {}, bindings: object = env): Promise<Response> {
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(gatewayRequest(path, options), bindings as typeof env, ctx);
-  await waitOnExecutionContext(ctx);
-  return response;
-}
+const send = (path: string, options: CallOptions = {}, bindings: object = env) => callWith(path, options, bindings);
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
@@ -97,13 +91,7 @@ describe("1. one caller's burst cannot deny service to others", () => {
     expect(
       (await send(`/v1/sessions/${SEED.sessions.aliceLaptop.id}`, { serviceKey: SERVICE_KEY }, bindings)).status,
     ).toBe(200);
-    const signOut = await send(
-      `/v1/me/sessions/${bob.session_id}/revoke`,
-      { method: "POST", token: bob.token },
-      bindings,
-    );
-    expect(signOut.status).toBe(200);
-    expect(await upstreamCalls({ method: "POST", path: `/v1/sessions/${bob.session_id}/revoke` })).toBe(1);
+    await expectSignOutReachesClerk((path, options) => send(path, options, bindings), bob);
     // Alice spent at most her share (two windows' worth if the fixed window rolled over mid-burst).
     expect(aliceCalls).toBe(burst.filter((s) => s === 200).length);
     expect(aliceCalls).toBeLessThanOrEqual(2 * RATE_LIMITS.RL_UPSTREAM_CALLER_DEVELOPMENT.limit);
@@ -138,12 +126,7 @@ describe("2. user-minted tokens cannot outlive their session", () => {
 
   it("a day-long token of a session that expired without any webhook is refused, and Clerk is asked once", async () => {
     const alice = await signIn("alice");
-    const minted = await send(`/v1/sessions/${alice.session_id}/tokens`, {
-      method: "POST",
-      serviceKey: SERVICE_KEY,
-      json: { expires_in_seconds: 86_400 },
-    });
-    const { jwt } = (await minted.json()) as { jwt: string };
+    const jwt = await serviceMintedToken(alice.session_id, 86_400, send);
     const claims = decodeJwt(jwt);
     expect((claims.exp as number) - (claims.iat as number)).toBe(86_400);
 

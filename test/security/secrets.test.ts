@@ -1,11 +1,9 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { TEST_SECRET_KEY, TEST_SERVICE_KEYS, TEST_WEBHOOK_SECRET } from "../support/config";
 import { SEED } from "../support/emulator";
 import { captureConsole, useFreshWorld } from "../support/fresh-world";
-import { call, gatewayRequest, SERVICE_KEY } from "../support/gateway";
+import { call, callWith, SERVICE_KEY } from "../support/gateway";
 import { findSecrets } from "../support/secret-scan";
 
 /**
@@ -24,12 +22,7 @@ async function text(response: Response) {
   return `${response.status}\n${headers}\n${await response.text()}`;
 }
 
-async function send(path: string, init: Parameters<typeof gatewayRequest>[1], bindings: object) {
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(gatewayRequest(path, init), bindings as typeof env, ctx);
-  await waitOnExecutionContext(ctx);
-  return response;
-}
+const send = callWith;
 
 describe("the scanner finds every secret, in every form it checks", () => {
   it("detects each secret raw and encoded, and nothing in clean text", () => {

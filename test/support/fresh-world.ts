@@ -5,24 +5,28 @@
  *
  * A fresh world is, in this order:
  * 1. the gateway's queued KV writes of the previous test have landed (so none lands later, in
- *    the middle of the next test);
+ *    the middle of the next test), the clock moved past KV's one-write-per-second pacing so
+ *    they land at once;
  * 2. "Clerk" reseeded: the emulator's users and sessions, call log, faults and webhook outbox
  *    (its signing key stays, so the gateway's key cache stays valid);
  * 3. every binding's storage wiped (KV: cached lists, revocation markers, JWKS, webhook ids;
  *    Durable Object storage too), through `cloudflare:test`'s `reset()`;
- * 4. a cold isolate: nothing remembered in front of KV, no upstream block (`coldIsolate()`).
+ * 4. a cold isolate: nothing remembered in front of KV, no upstream block, the gateway's clock
+ *    back to wall time (`coldIsolate()`).
  *
  * Console capture is here too, for the files that read what the gateway logs.
  */
 import { reset } from "cloudflare:test";
 import { afterAll, afterEach, beforeAll, beforeEach, type MockInstance, vi } from "vitest";
+import { KV_MIN_WRITE_INTERVAL_MS } from "../../src/cache/kv-schema";
 import { settled } from "../../src/cache/kv-writer";
 import { resetIsolateMemory } from "../../src/cache/memory";
+import { advanceClock } from "../../src/clock";
 import { resetEmulator } from "./emulator";
 
 /**
  * Forgets everything this isolate remembers between requests, as a new isolate would start.
- * The one place the tests reset isolate memory.
+ * The one place the tests reset isolate memory (and the gateway's clock, with it).
  */
 export function coldIsolate(): void {
   // Every structure of the registry (src/cache/memory.ts), including Clerk's 429 blocks (a 429 in
@@ -34,7 +38,10 @@ export function coldIsolate(): void {
 
 /** Makes the world fresh now (see the module comment for what that is). */
 export async function freshWorld(): Promise<void> {
-  await settled();
+  // A write waiting for its turn waits on the gateway's clock: moving it ends the wait.
+  const landed = settled();
+  advanceClock(KV_MIN_WRITE_INTERVAL_MS);
+  await landed;
   await resetEmulator();
   await reset();
   coldIsolate();

@@ -3,9 +3,16 @@ import openapi from "clerk-session-gateway/openapi";
 import { Hono } from "hono";
 
 /**
+ * The per-user revocation authority, hosted by this Worker (wrangler.toml binds it as
+ * AUTH_DIRECTORY): the runtime finds a Durable Object class among the entry's exports.
+ */
+export { SessionDirectory } from "clerk-session-gateway";
+
+/**
  * An app's own API Worker. Its routes under /api are for signed-in users only, checked by the
  * gateway's middleware: the gateway's token policy, and a session revoked through the gateway
- * (mounted below at /clerk) or by Clerk's webhook is refused on the very next request.
+ * (mounted below at /clerk) or by Clerk's webhook is refused on the very next request here, and
+ * within 1 s plus one round trip to the user's SessionDirectory object in every other isolate.
  *
  * This app keeps the gateway's state under its own binding names (wrangler.toml); a Worker that
  * used the gateway's names (SESSION_CACHE, RL_AUTH_FAILURES, …) would pass no options at all.
@@ -13,6 +20,7 @@ import { Hono } from "hono";
 const gateway = {
   bindings: {
     SESSION_CACHE: "AUTH_KV",
+    SESSION_DIRECTORY: "AUTH_DIRECTORY",
     RL_AUTH_FAILURES: "AUTH_FAILURE_LIMIT",
     RL_USER_WRITES: "USER_WRITE_LIMIT",
     RL_UPSTREAM_DEVELOPMENT: "CLERK_DEV_LIMIT",

@@ -1,3 +1,4 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { kvKeys } from "../../../src/cache/kv-schema";
@@ -15,10 +16,12 @@ import {
   webhookDeliveries,
 } from "../../../test/support/emulator";
 import { useFreshWorld } from "../../../test/support/fresh-world";
+import app from "../src/index";
 
 /**
  * The example app Worker end to end: its own /api routes behind clerkMiddleware + requireAuth,
- * and the gateway mounted at /clerk, sharing one KV namespace (bound as AUTH_KV).
+ * and the gateway mounted at /clerk, sharing one KV namespace (bound as AUTH_KV) and the
+ * SessionDirectory objects (AUTH_DIRECTORY; directory.test.ts covers them across isolates).
  */
 const ORIGIN = "https://api.example.test";
 
@@ -141,7 +144,17 @@ describe("a revoked session is refused on /api/* on the very next request", () =
     expect(await env.AUTH_KV.get(kvKeys.revoked(phone.session_id))).toBeNull();
   });
 
-  it("revoked by another Worker sharing the KV namespace (a standalone gateway)", async () => {
+  it("revoked by another Worker sharing the SessionDirectory objects (a standalone gateway, script_name)", async () => {
+    const phone = await signIn("carol");
+    // What a gateway Worker bound to the same objects does when it revokes (docs/directory.md).
+    const stub = env.AUTH_DIRECTORY.get(env.AUTH_DIRECTORY.idFromName(phone.user_id));
+    await stub.recordRevoked(phone.session_id, "revoked", "gateway");
+    await clearCalls();
+    await expectRefused(await call("/api/me", { token: phone.token }));
+    expect(await upstreamCalls()).toBe(0);
+  });
+
+  it("without the directory binding: revoked by another Worker sharing the KV namespace", async () => {
     const phone = await signIn("carol");
     // What a gateway Worker bound to the same namespace writes when it revokes (docs/kv-schema.md).
     await env.AUTH_KV.put(
@@ -149,7 +162,11 @@ describe("a revoked session is refused on /api/* on the very next request", () =
       JSON.stringify({ revoked_at: Date.now(), status: "revoked", source: "gateway" }),
     );
     await clearCalls();
-    await expectRefused(await call("/api/me", { token: phone.token }));
+    const ctx = createExecutionContext();
+    const request = new Request(new URL("/api/me", ORIGIN), { headers: { Authorization: `Bearer ${phone.token}` } });
+    const response = await app.fetch(request, { ...env, AUTH_DIRECTORY: undefined }, ctx);
+    await waitOnExecutionContext(ctx);
+    await expectRefused(response);
     expect(await upstreamCalls()).toBe(0);
   });
 });
