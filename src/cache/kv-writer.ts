@@ -44,14 +44,7 @@ export function writeCoalesced(kv: KVNamespace, key: string, value: string | nul
     if (previous) await joinWithin(previous, KV_MIN_WRITE_INTERVAL_MS + SHARED_WORK_PATIENCE_MS).catch(() => undefined);
     const wait = Math.max(0, (lastWriteAt.get(key) ?? 0) + KV_MIN_WRITE_INTERVAL_MS - now());
     if (wait > 0) await sleep(wait);
-    queued.deleteIf(key, slot);
-    writing.set(key, slot);
-    lastWriteAt.set(key, now(), KV_MIN_WRITE_INTERVAL_MS);
-    try {
-      await put(kv, key, slot);
-    } finally {
-      writing.deleteIf(key, slot);
-    }
+    await writeNow(kv, key, slot);
   })();
   return slot.done;
 }
@@ -63,18 +56,20 @@ export function writeCoalesced(kv: KVNamespace, key: string, value: string | nul
  */
 async function joinOrWrite(kv: KVNamespace, key: string, slot: Slot): Promise<void> {
   if (await joinWithin(slot.done, KV_MIN_WRITE_INTERVAL_MS + SHARED_WORK_PATIENCE_MS)) return;
+  await writeNow(kv, key, slot);
+}
+
+/** Moves the slot from queued to writing, stamps the pacing clock, and hands its value to KV. */
+async function writeNow(kv: KVNamespace, key: string, slot: Slot): Promise<void> {
   queued.deleteIf(key, slot);
   writing.set(key, slot);
   lastWriteAt.set(key, now(), KV_MIN_WRITE_INTERVAL_MS);
   try {
-    await put(kv, key, slot);
+    if (slot.value === null) await kv.delete(key);
+    else await kv.put(key, slot.value, { expirationTtl: slot.ttl });
   } finally {
     writing.deleteIf(key, slot);
   }
-}
-
-function put(kv: KVNamespace, key: string, slot: Slot): Promise<void> {
-  return slot.value === null ? kv.delete(key) : kv.put(key, slot.value, { expirationTtl: slot.ttl });
 }
 
 /** The value queued or being written for `key` in this isolate: a string, null for a delete, undefined if none. */

@@ -10,23 +10,18 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { JwksKeyStore } from "../../src/auth/jwks";
-import { kvKeys } from "../../src/cache/kv-schema";
-import { queuedValue, settled, writeCoalesced } from "../../src/cache/kv-writer";
+import { queuedValue, writeCoalesced } from "../../src/cache/kv-writer";
 import { ClerkClient } from "../../src/clerk/client";
 import { loadConfig } from "../../src/env";
 import { EMULATOR_INSTANCE_ID } from "../support/config";
-import { clearFaults, emulatorCalls, SEED, setFault, signIn } from "../support/emulator";
+import { clearFaults, setFault } from "../support/emulator";
 import { coldIsolate, useFreshWorld } from "../support/fresh-world";
 import { call, SERVICE_KEY } from "../support/gateway";
+import { carolWithColdList, listCalls } from "./support";
 
 useFreshWorld();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function listCalls(userId: string): Promise<number> {
-  const calls = await emulatorCalls({ method: "GET", path: "/v1/sessions" });
-  return calls.filter((c) => new URLSearchParams(c.search).get("user_id") === userId).length;
-}
 
 /** A request that never waits forever: the test fails with "hung" instead of timing out. */
 async function within(response: Promise<Response>, ms: number): Promise<Response | "hung"> {
@@ -35,12 +30,7 @@ async function within(response: Promise<Response>, ms: number): Promise<Response
 
 describe("a request whose client went away never strands the requests sharing its work", () => {
   it("a session list load started by a cancelled request: the request waiting on it still answers", async () => {
-    const carol = SEED.users.carol.id;
-    const reader = await signIn("carol");
-    // Warm the JWKS, then make the list cold again: the next reads all miss.
-    expect((await call(`/v1/sessions/${reader.session_id}`, { token: reader.token })).status).toBe(200);
-    await settled();
-    await env.SESSION_CACHE.delete(kvKeys.activeSessions(carol));
+    const { carol, reader } = await carolWithColdList();
     coldIsolate();
     await setFault({ method: "GET", path: "/v1/sessions", mode: "slow", delay_ms: 600, times: 1 });
     const before = await listCalls(carol);
