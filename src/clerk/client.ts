@@ -51,7 +51,11 @@ const USER_AGENT = "clerk-session-gateway/0.1";
  * list) at once and the block is not prolonged; a longer Retry-After is believed only up to this.
  */
 const MAX_BLOCK_S = 60;
-/** Per Clerk origin: until when Clerk asked this isolate to stay away (an entry expires with its block). */
+/**
+ * Per Clerk origin: until when Clerk asked this isolate to stay away (an entry expires with its
+ * block). Also per forwarded endpoint (`METHOD origin/path`, BAPI_PASSTHROUGH): those entries
+ * cannot push an origin's block out, since while it holds no forwarded call is made.
+ */
 const blockedUntil = isolateMap<string, number>("upstreamBlocks", fixedBytes(8));
 
 type ListQuery = {
