@@ -173,6 +173,11 @@ export function originRequestInit(
     if (name === "host" || name === "content-length" || name === "transfer-encoding" || isReservedHeader(name)) {
       continue;
     }
+    // `TE: trailers` alone is end to end in practice (gRPC servers require it, as HTTP/2 allows).
+    if (name === "te" && value.trim().toLowerCase() === "trailers" && !nominated.has("te")) {
+      headers.append(name, value);
+      continue;
+    }
     if (HOP_BY_HOP.has(name) || CLIENT_ADDRESS_HEADERS.has(name)) continue;
     // Upgrade stays even when nominated (`Connection: upgrade`): the runtime reads it for WebSockets.
     if (nominated.has(name) && name !== "upgrade") continue;

@@ -20,7 +20,7 @@ const hopByHop = {
   "Keep-Alive": "timeout=5",
   "Proxy-Connection": "keep-alive",
   "Proxy-Authorization": "Basic dXNlcjpwYXNz",
-  TE: "trailers",
+  TE: "deflate",
   Trailer: "X-Late",
   "X-Custom-Dropped": "named by Connection",
   "X-Custom-Kept": "kept",
@@ -49,6 +49,14 @@ describe("hop-by-hop headers stop at the gateway", () => {
       expect(seen?.headers[name], name).toBeUndefined();
     }
     expect(seen?.headers["x-custom-dropped"]).toBeUndefined();
+  });
+
+  it("TE: trailers alone passes (gRPC origins require it); any other TE does not", async () => {
+    await call("/public/page", { headers: { TE: "trailers" } });
+    await call("/public/page", { headers: { TE: "gzip, trailers" } });
+    const [trailers, other] = await originRequests();
+    expect(trailers?.headers.te).toBe("trailers");
+    expect(other?.headers.te).toBeUndefined();
   });
 
   it("on a public path too", async () => {
