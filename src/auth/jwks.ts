@@ -12,6 +12,7 @@ import type { ClerkClient } from "../clerk/client";
 import type { Jwks } from "../clerk/schemas";
 import { now } from "../clock";
 import { ApiError, unauthenticated, upstreamUnavailable } from "../errors";
+import { joinWithin } from "../shared-work";
 
 /** An unknown `kid` makes this isolate ask Clerk for keys at most once per this interval. */
 export const UNKNOWN_KID_REFETCH_INTERVAL_MS = 30_000;
@@ -53,8 +54,7 @@ export class JwksKeyStore {
       }
       return known;
     }
-    this.#kvChecked ??= this.#loadFromKv(deps.kv);
-    await this.#kvChecked;
+    await this.#checkKv(deps.kv);
     const fromKv = this.#keys.get(kid);
     if (fromKv) return fromKv;
 
@@ -83,8 +83,7 @@ export class JwksKeyStore {
    */
   async publicJwks(deps: KeyLookupDeps): Promise<{ keys: Jwks["keys"]; fetchedAt: number }> {
     if (this.#jwks.length === 0) {
-      this.#kvChecked ??= this.#loadFromKv(deps.kv);
-      await this.#kvChecked;
+      await this.#checkKv(deps.kv);
     }
     if (this.#jwks.length > 0) {
       if (this.#now() - this.#fetchedAt > JWKS_REFRESH_AFTER_MS && this.#mayFetch()) {
@@ -107,19 +106,43 @@ export class JwksKeyStore {
     return this.#now() - this.#lastRemoteFetch >= UNKNOWN_KID_REFETCH_INTERVAL_MS;
   }
 
-  #fetchRemote(deps: KeyLookupDeps): Promise<void> {
-    this.#remote ??= (async () => {
+  /**
+   * KV is read once per isolate. The read may belong to a request that is gone
+   * (src/shared-work.ts): after a bounded wait this request reads KV itself.
+   */
+  async #checkKv(kv: KVNamespace): Promise<void> {
+    this.#kvChecked ??= this.#loadFromKv(kv);
+    const checking = this.#kvChecked;
+    if (await joinWithin(checking)) return;
+    const mine = this.#loadFromKv(kv);
+    if (this.#kvChecked === checking) this.#kvChecked = mine;
+    await mine;
+  }
+
+  /**
+   * Concurrent fetches share one call, which outlives the request that started it (waitUntil).
+   * If that request is gone anyway (src/shared-work.ts), a waiter fetches after a bounded wait:
+   * the stalled call never reached Clerk's answer, so the once-per-interval bound is not spent.
+   */
+  async #fetchRemote(deps: KeyLookupDeps): Promise<void> {
+    const running = this.#remote;
+    if (running) {
+      if (await joinWithin(running)) return;
+      // It just finished (the caller looks for its key), or another waiter took over: join that one.
+      if (this.#remote !== running) return this.#remote ? this.#fetchRemote(deps) : undefined;
+    }
+    const remote: Promise<void> = (async () => {
       this.#lastRemoteFetch = this.#now();
       this.remoteFetches++;
-      try {
-        const jwks = await deps.clerk().getJwks();
-        await this.#install(jwks, this.#now());
-        deps.waitUntil(storeJwks(deps.kv, this.#apiUrl, jwks).catch(() => undefined));
-      } finally {
-        this.#remote = undefined;
-      }
-    })();
-    return this.#remote;
+      const jwks = await deps.clerk().getJwks();
+      await this.#install(jwks, this.#now());
+      deps.waitUntil(storeJwks(deps.kv, this.#apiUrl, jwks).catch(() => undefined));
+    })().finally(() => {
+      if (this.#remote === remote) this.#remote = undefined;
+    });
+    this.#remote = remote;
+    deps.waitUntil(remote.catch(() => undefined));
+    await remote;
   }
 
   async #loadFromKv(kv: KVNamespace): Promise<void> {

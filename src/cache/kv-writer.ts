@@ -4,7 +4,9 @@
  * so a burst of changes to one key becomes one write of the latest value. Reads in this
  * isolate see a queued value at once (read-your-writes), before KV has it.
  */
+
 import { now, sleep } from "../clock";
+import { joinWithin, SHARED_WORK_PATIENCE_MS } from "../shared-work";
 import { KV_MIN_TTL_SECONDS, KV_MIN_WRITE_INTERVAL_MS } from "./kv-schema";
 import { fixedBytes, isolateMap } from "./memory";
 
@@ -30,7 +32,7 @@ export function writeCoalesced(kv: KVNamespace, key: string, value: string | nul
     waiting.ttl = ttl;
     // Re-inserted so the registry counts the new value's bytes.
     queued.set(key, waiting);
-    return waiting.done;
+    return joinOrWrite(kv, key, waiting);
   }
   // One write per key at a time, at most one per KV_MIN_WRITE_INTERVAL_MS: a new value waits
   // behind the write in progress, and every value that arrives meanwhile replaces it.
@@ -38,20 +40,36 @@ export function writeCoalesced(kv: KVNamespace, key: string, value: string | nul
   const slot: Slot = { value, ttl, done: Promise.resolve() };
   queued.set(key, slot);
   slot.done = (async () => {
-    if (previous) await previous.catch(() => undefined);
+    // The write in progress may belong to a request that is gone (src/shared-work.ts).
+    if (previous) await joinWithin(previous, KV_MIN_WRITE_INTERVAL_MS + SHARED_WORK_PATIENCE_MS).catch(() => undefined);
     const wait = Math.max(0, (lastWriteAt.get(key) ?? 0) + KV_MIN_WRITE_INTERVAL_MS - now());
     if (wait > 0) await sleep(wait);
-    queued.deleteIf(key, slot);
-    writing.set(key, slot);
-    lastWriteAt.set(key, now(), KV_MIN_WRITE_INTERVAL_MS);
-    try {
-      if (slot.value === null) await kv.delete(key);
-      else await kv.put(key, slot.value, { expirationTtl: slot.ttl });
-    } finally {
-      writing.deleteIf(key, slot);
-    }
+    await writeNow(kv, key, slot);
   })();
   return slot.done;
+}
+
+/**
+ * A later value joins the queued write, which runs in the request that queued it (its timer, its
+ * KV call). If that request is gone, the write never happens (src/shared-work.ts): after the
+ * pacing interval plus SHARED_WORK_PATIENCE_MS this request writes the latest value itself.
+ */
+async function joinOrWrite(kv: KVNamespace, key: string, slot: Slot): Promise<void> {
+  if (await joinWithin(slot.done, KV_MIN_WRITE_INTERVAL_MS + SHARED_WORK_PATIENCE_MS)) return;
+  await writeNow(kv, key, slot);
+}
+
+/** Moves the slot from queued to writing, stamps the pacing clock, and hands its value to KV. */
+async function writeNow(kv: KVNamespace, key: string, slot: Slot): Promise<void> {
+  queued.deleteIf(key, slot);
+  writing.set(key, slot);
+  lastWriteAt.set(key, now(), KV_MIN_WRITE_INTERVAL_MS);
+  try {
+    if (slot.value === null) await kv.delete(key);
+    else await kv.put(key, slot.value, { expirationTtl: slot.ttl });
+  } finally {
+    writing.deleteIf(key, slot);
+  }
 }
 
 /** The value queued or being written for `key` in this isolate: a string, null for a delete, undefined if none. */

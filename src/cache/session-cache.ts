@@ -1,6 +1,7 @@
 import type { Session } from "../clerk/schemas";
 import { now as clockNow } from "../clock";
 import { ApiError, upstreamUnavailable } from "../errors";
+import { joinWithin } from "../shared-work";
 import { ActiveSessionsEntry, kvKeys, readEntry } from "./kv-schema";
 import { queuedValue, writeCoalesced } from "./kv-writer";
 import { fixedBytes, isolateMap, jsonBytes, SESSION_LIST_MEMORY_MS } from "./memory";
@@ -152,25 +153,39 @@ export class SessionCache {
     return writeCoalesced(this.#kv, key, JSON.stringify(entry), ttl).finally(() => sessionListMemory.delete(key));
   }
 
-  #refill(userId: string, load: () => Promise<Session[]>): Promise<ActiveSessionsEntry> {
-    const running = inflight.get(userId);
-    if (running) return running;
+  /**
+   * Joins the load in flight for this user, or starts one. The load may belong to a request
+   * that is gone (see src/shared-work.ts): after SHARED_WORK_PATIENCE_MS this request leads a
+   * load of its own, which later misses join, unless another waiter already took over.
+   */
+  async #refill(userId: string, load: () => Promise<Session[]>): Promise<ActiveSessionsEntry> {
+    for (;;) {
+      const running = inflight.get(userId);
+      if (!running) return this.#lead(userId, load);
+      const joined = await joinWithin(running);
+      if (joined) return joined.value;
+      if (inflight.get(userId) === running) return this.#lead(userId, load);
+    }
+  }
+
+  #lead(userId: string, load: () => Promise<Session[]>): Promise<ActiveSessionsEntry> {
     const startedAt = generation.get(userId) ?? 0;
-    const promise = (async () => {
-      try {
-        const sessions = (await load()).filter((s) => s.status === "active");
-        const entry: ActiveSessionsEntry = { fetched_at: clockNow(), sessions };
-        landed.set(userId, { seq: ++loadSeq, generation: startedAt, entry }, SESSION_LIST_MEMORY_MS);
-        // A revoke confirmed while this read was in flight wins: its list is newer than ours.
-        if ((generation.get(userId) ?? 0) === startedAt) {
-          this.#options.waitUntil(this.#write(userId, entry).catch(logWriteFailure));
-        }
-        return entry;
-      } finally {
-        inflight.delete(userId);
+    const promise: Promise<ActiveSessionsEntry> = (async () => {
+      const sessions = (await load()).filter((s) => s.status === "active");
+      const entry: ActiveSessionsEntry = { fetched_at: clockNow(), sessions };
+      landed.set(userId, { seq: ++loadSeq, generation: startedAt, entry }, SESSION_LIST_MEMORY_MS);
+      // A revoke confirmed while this read was in flight wins: its list is newer than ours.
+      if ((generation.get(userId) ?? 0) === startedAt) {
+        this.#options.waitUntil(this.#write(userId, entry).catch(logWriteFailure));
       }
-    })();
+      return entry;
+    })().finally(() => {
+      // Only our own entry: a waiter that took over from a stalled load has put its own there.
+      inflight.deleteIf(userId, promise);
+    });
     inflight.set(userId, promise);
+    // Other requests may be waiting on it: it completes even once this request has its answer.
+    this.#options.waitUntil(promise.catch(() => undefined));
     return promise;
   }
 }
@@ -178,8 +193,13 @@ export class SessionCache {
 /** Per user, the tail of the chain of read-modify-writes (see #update). */
 const updating = isolateMap<string, Promise<unknown>>("sessionUpdates", fixedBytes(64));
 
+/**
+ * The previous update may belong to a request that is gone (src/shared-work.ts): after a bounded
+ * wait this one runs anyway, which at worst lets two updates race (see `sessionUpdates`).
+ */
 function serialized<T>(userId: string, task: () => Promise<T>): Promise<T> {
-  const run = (updating.get(userId) ?? Promise.resolve()).then(task);
+  const previous = updating.get(userId);
+  const run = (previous ? joinWithin(previous) : Promise.resolve()).then(task);
   const tail = run.catch(() => undefined);
   updating.set(userId, tail);
   void tail.then(() => updating.deleteIf(userId, tail));

@@ -4,18 +4,13 @@ import { KV_MIN_WRITE_INTERVAL_MS, kvKeys } from "../../src/cache/kv-schema";
 import { queuedValue, settled, writeCoalesced } from "../../src/cache/kv-writer";
 import { SessionCache } from "../../src/cache/session-cache";
 import { advanceClock } from "../../src/clock";
-import { clerkSession, clerkSessions, emulatorCalls, SEED, type SignedIn, signIn } from "../support/emulator";
+import { clerkSession, clerkSessions, SEED, type SignedIn, signIn } from "../support/emulator";
 import { coldIsolate, useFreshWorld } from "../support/fresh-world";
 import { call, SERVICE_KEY } from "../support/gateway";
+import { carolWithColdList, listCalls } from "./support";
 
 type SeedUser = "alice" | "bob" | "carol" | "dave";
 const USERS: SeedUser[] = ["alice", "bob", "carol", "dave"];
-
-/** Upstream list calls Clerk received for one user (the cache's only upstream read). */
-async function listCalls(userId: string): Promise<number> {
-  const calls = await emulatorCalls({ method: "GET", path: "/v1/sessions" });
-  return calls.filter((c) => new URLSearchParams(c.search).get("user_id") === userId).length;
-}
 
 /** Runs `tasks` with at most `width` in flight at once: interleaved, without a barrier per batch. */
 async function pool<T>(tasks: Array<() => Promise<T>>, width: number): Promise<T[]> {
@@ -52,12 +47,7 @@ useFreshWorld();
 
 describe("single flight: concurrent misses for one user cost one upstream call per isolate", () => {
   it("200 concurrent first requests for one user cause exactly one upstream list call", async () => {
-    const carol = SEED.users.carol.id;
-    const reader = await signIn("carol");
-    // Warm the JWKS so the only upstream calls left are list calls.
-    expect((await call(`/v1/sessions/${reader.session_id}`, { token: reader.token })).status).toBe(200);
-    await settled();
-    await env.SESSION_CACHE.delete(kvKeys.activeSessions(carol));
+    const { carol, reader } = await carolWithColdList();
     const before = await listCalls(carol);
 
     const responses = await Promise.all(

@@ -1,8 +1,10 @@
 import { env } from "cloudflare:workers";
 import { createApp } from "../../src/app";
 import { kvKeys } from "../../src/cache/kv-schema";
+import { settled } from "../../src/cache/kv-writer";
 import type { Bindings } from "../../src/env";
-import { type CallOptions, gatewayRequest } from "../support/gateway";
+import { emulatorCalls, SEED, type SignedIn, signIn } from "../support/emulator";
+import { type CallOptions, call, gatewayRequest } from "../support/gateway";
 
 /**
  * The gateway with a short upstream timeout, so a hanging Clerk costs a test a few hundred
@@ -20,4 +22,24 @@ export function gw(path: string, options: CallOptions = {}): Promise<Response> {
 export async function seedCachedList(userId: string, sessions: unknown[], ageSeconds: number): Promise<void> {
   const entry = { fetched_at: Date.now() - ageSeconds * 1000, sessions };
   await env.SESSION_CACHE.put(kvKeys.activeSessions(userId), JSON.stringify(entry), { expirationTtl: 86_400 });
+}
+
+/** Upstream list calls Clerk received for one user (the cache's only upstream read). */
+export async function listCalls(userId: string): Promise<number> {
+  const calls = await emulatorCalls({ method: "GET", path: "/v1/sessions" });
+  return calls.filter((c) => new URLSearchParams(c.search).get("user_id") === userId).length;
+}
+
+/**
+ * carol signed in, the JWKS warm (so the only upstream calls left are list calls) and her cached
+ * list gone: the next reads of her sessions all miss.
+ */
+export async function carolWithColdList(): Promise<{ carol: string; reader: SignedIn }> {
+  const carol = SEED.users.carol.id;
+  const reader = await signIn("carol");
+  const warm = await call(`/v1/sessions/${reader.session_id}`, { token: reader.token });
+  if (warm.status !== 200) throw new Error(`warming the JWKS answered ${warm.status}`);
+  await settled();
+  await env.SESSION_CACHE.delete(kvKeys.activeSessions(carol));
+  return { carol, reader };
 }
