@@ -4,6 +4,7 @@ import { createMiddleware } from "hono/factory";
 import { waitUntilOf } from "../background";
 import { ClerkClient } from "../clerk/client";
 import type { AppEnv } from "../context";
+import type { GatewayConfig } from "../env";
 import { forbidden, rateLimited } from "../errors";
 import { endedLongLivedSession } from "../policies";
 import { limitOrThrow, RATE_LIMITS } from "../rate-limit";
@@ -42,15 +43,24 @@ export const authenticate = (options: AuthOptions) =>
           : "This route is only available to backend services",
       );
     }
-    if (principal.kind === "user" && principal.via === "cookie" && !SAFE_METHODS.has(c.req.method)) {
-      // A browser attaches cookies to cross-site requests on its own; a write must prove it came from our pages.
-      const origin = c.req.header("Origin");
-      if (!origin || !c.var.config.authorizedParties.includes(origin)) {
-        throw forbidden("Cookie-authenticated writes must come from an authorized origin");
-      }
+    if (principal.kind === "user" && isCrossSiteCookieWrite(c, principal.via, c.var.config)) {
+      throw crossSiteCookieWrite();
     }
     await next();
   });
+
+/**
+ * A browser attaches cookies to cross-site requests on its own (SameSite=Lax does not stop a
+ * sibling subdomain): a write authenticated by the `__session` cookie must prove it came from
+ * one of CLERK_AUTHORIZED_PARTIES. The gateway's routes, the proxy and the middleware all ask this.
+ */
+export function isCrossSiteCookieWrite(c: Context, via: "header" | "cookie", config: GatewayConfig): boolean {
+  if (via !== "cookie" || SAFE_METHODS.has(c.req.method)) return false;
+  const origin = c.req.header("Origin");
+  return !origin || !config.authorizedParties.includes(origin);
+}
+
+export const crossSiteCookieWrite = () => forbidden("Cookie-authenticated writes must come from an authorized origin");
 
 /** The credential in the request, or null. A malformed Authorization header is a failure, not an absence. */
 export function readCredential(

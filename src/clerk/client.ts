@@ -51,7 +51,11 @@ const USER_AGENT = "clerk-session-gateway/0.1";
  * list) at once and the block is not prolonged; a longer Retry-After is believed only up to this.
  */
 const MAX_BLOCK_S = 60;
-/** Per Clerk origin: until when Clerk asked this isolate to stay away (an entry expires with its block). */
+/**
+ * Per Clerk origin: until when Clerk asked this isolate to stay away (an entry expires with its
+ * block). Also per forwarded endpoint (`METHOD origin/path`, BAPI_PASSTHROUGH): those entries
+ * cannot push an origin's block out, since while it holds no forwarded call is made.
+ */
 const blockedUntil = isolateMap<string, number>("upstreamBlocks", fixedBytes(8));
 
 type ListQuery = {
@@ -184,7 +188,11 @@ export class ClerkClient {
    */
   async forward(request: ForwardRequest): Promise<Response> {
     const url = new URL(`${this.#config.apiUrl}/v1${request.path}${request.search}`);
-    const blockedMs = (blockedUntil.get(url.origin) ?? 0) - now();
+    // Clerk also limits endpoints on their own (a user's metadata, invitations: docs/clerk-contract.md
+    // §5) and a 429 here may be one of those: it blocks this endpoint, never the whole instance,
+    // or one service's bulk job would refuse every user's sign-out. The instance's block still holds.
+    const endpoint = `${request.method} ${url.origin}${url.pathname}`;
+    const blockedMs = Math.max(blockedUntil.get(url.origin) ?? 0, blockedUntil.get(endpoint) ?? 0) - now();
     if (blockedMs > 0) throw rateLimited(blockedMs / 1000, "Clerk is rate limiting the gateway; retry later");
     await this.#beforeCall?.();
     const headers: Record<string, string> = {
@@ -231,7 +239,8 @@ export class ClerkClient {
     const retryAfter = retryAfterSeconds(response);
     if (retryAfter !== undefined) out.set("Retry-After", String(retryAfter));
     if (response.status === 429) {
-      blockedUntil.set(url.origin, now() + Math.min(MAX_BLOCK_S, retryAfter ?? 10) * 1000);
+      const seconds = Math.min(MAX_BLOCK_S, retryAfter ?? 10);
+      blockedUntil.set(endpoint, now() + seconds * 1000, seconds * 1000);
     }
     return new Response(request.method === "HEAD" ? null : body, { status: response.status, headers: out });
   }

@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { readCredential } from "../auth/middleware";
+import { crossSiteCookieWrite, isCrossSiteCookieWrite, readCredential } from "../auth/middleware";
 import type { SessionClaims } from "../auth/principal";
 import { type RefusalReason, refusal } from "../auth/refusals";
 import { checkSessionToken } from "../auth/session-check";
@@ -27,7 +27,7 @@ import { type GatewayOptions, gatewayEnv } from "./bindings";
  * Why a request is signed out, as the gateway's own routes name it: kept for logs and
  * `debug()`; `requireAuth()` tells the caller only what the gateway would (auth/refusals.ts).
  */
-export type SignedOutReason = RefusalReason | "rate_limited" | "directory_unavailable";
+export type SignedOutReason = RefusalReason | "rate_limited" | "directory_unavailable" | "cross_site_cookie_write";
 
 type OrgFields = {
   orgId: string | undefined;
@@ -123,6 +123,7 @@ export const requireAuth = (options: RequireAuthOptions = {}): MiddlewareHandler
     if (!auth.isAuthenticated) {
       const reason = auth.debug().reason;
       if (reason === "directory_unavailable") return respond(c, sessionUnconfirmable());
+      if (reason === "cross_site_cookie_write") return respond(c, crossSiteCookieWrite());
       return respond(c, reason === "rate_limited" ? tooManyFailures() : refusal(reason));
     }
     const needs: CheckAuthorizationParams = {};
@@ -155,6 +156,12 @@ async function authenticate(c: Context, options: GatewayOptions): Promise<AuthOb
   if (credential === "ambiguous") return refuse(c, env.RL_AUTH_FAILURES, "ambiguous_session_cookie");
   // A gateway service key (or any other opaque bearer) is not a session token here.
   if (credential.value.split(".").length !== 3) return refuse(c, env.RL_AUTH_FAILURES, "malformed");
+  if (isCrossSiteCookieWrite(c, credential.via, config)) {
+    // The victim's browser, not the caller, sent this cookie: signed out (requireAuth answers 403),
+    // never counted against the address, and checked before anything is verified or fetched.
+    log("info", { msg: "auth_signed_out", method: c.req.method, path: c.req.path, reason: "cross_site_cookie_write" });
+    return signedOut("cross_site_cookie_write");
+  }
 
   let result: Awaited<ReturnType<typeof checkSessionToken>>;
   try {

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
-import { resolvePrincipal } from "../auth/middleware";
+import { crossSiteCookieWrite, isCrossSiteCookieWrite, resolvePrincipal } from "../auth/middleware";
 import type { UserPrincipal } from "../auth/principal";
 import { newUpstreamStats } from "../clerk/client";
 import type { AppEnv } from "../context";
@@ -19,8 +19,6 @@ import { isPublicPath } from "./paths";
  * response is passed back untouched: none of the gateway's own response headers
  * (Cache-Control, security headers, CORS, Server-Timing) are added to it.
  */
-
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** One log line per proxied request, like the gateway's own; no header is added to the origin's response. */
 const observeProxy = () =>
@@ -78,13 +76,7 @@ export function createProxyApp() {
         // The origin is told who the user is; a service key has no user, and must not travel to the origin.
         throw forbidden("The origin serves signed-in users; service keys are for the gateway's /v1 routes");
       }
-      if (resolved.via === "cookie" && !SAFE_METHODS.has(c.req.method)) {
-        // As on the gateway's routes: a browser attaches cookies to cross-site requests on its own.
-        const origin = c.req.header("Origin");
-        if (!origin || !config.authorizedParties.includes(origin)) {
-          throw forbidden("Cookie-authenticated writes must come from an authorized origin");
-        }
-      }
+      if (isCrossSiteCookieWrite(c, resolved.via, config)) throw crossSiteCookieWrite();
       principal = resolved;
     }
 

@@ -26,6 +26,33 @@ export function isReservedHeader(name: string): boolean {
 }
 
 /**
+ * Hop-by-hop headers (RFC 9110 §7.6.1): they describe the caller's connection to the gateway,
+ * not a request to the origin, and a proxy must not pass them on. `Connection` also names
+ * more of them: a caller sending `Connection: X-Gateway-Secret, X-Clerk-User-Id` would have
+ * any compliant hop between the gateway and the origin (a load balancer, nginx) delete the
+ * gateway's own headers, so the origin would see a request stripped of what the gateway
+ * asserted. `Upgrade` is kept: the runtime uses it to carry WebSocket upgrades end to end.
+ */
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "trailer"]);
+
+/** The header names a request's `Connection` header nominates as hop-by-hop (lower case). */
+export function connectionNominated(connection: string | null): Set<string> {
+  const names = new Set<string>();
+  for (const token of (connection ?? "").split(",")) {
+    const name = token.trim().toLowerCase();
+    if (name) names.add(name);
+  }
+  return names;
+}
+
+/**
+ * Headers that say who the client is, set by the gateway alone. An origin that trusts the
+ * gateway (ORIGIN_SHARED_SECRET) trusts its forwarding headers too, so a caller must not be
+ * able to choose the address the origin rate-limits, allow-lists or logs.
+ */
+const CLIENT_ADDRESS_HEADERS = new Set(["x-forwarded-for", "forwarded", "x-real-ip", "true-client-ip"]);
+
+/**
  * The Cookie header without Clerk's session cookies (`__session` and the instance-suffixed
  * `__session_<suffix>`), for ORIGIN_FORWARD_CREDENTIALS=false; null when nothing is left.
  */
@@ -140,11 +167,20 @@ export function originRequestInit(
   principal: UserPrincipal | undefined,
 ): { target: string; init: RequestInit; body: GuardedBody | null } {
   const headers = new Headers();
+  const nominated = connectionNominated(request.headers.get("connection"));
   for (const [name, value] of request.headers) {
     // Framing is the runtime's: it follows from the body sent on (fixed length or chunked).
     if (name === "host" || name === "content-length" || name === "transfer-encoding" || isReservedHeader(name)) {
       continue;
     }
+    // `TE: trailers` alone is end to end in practice (gRPC servers require it, as HTTP/2 allows).
+    if (name === "te" && value.trim().toLowerCase() === "trailers" && !nominated.has("te")) {
+      headers.append(name, value);
+      continue;
+    }
+    if (HOP_BY_HOP.has(name) || CLIENT_ADDRESS_HEADERS.has(name)) continue;
+    // Upgrade stays even when nominated (`Connection: upgrade`): the runtime reads it for WebSockets.
+    if (nominated.has(name) && name !== "upgrade") continue;
     headers.append(name, value);
   }
   if (!config.forwardCredentials) {
@@ -156,6 +192,13 @@ export function originRequestInit(
   // The origin sees its own host in Host; these say what the caller asked for.
   headers.set("X-Forwarded-Host", url.host);
   headers.set("X-Forwarded-Proto", url.protocol.replace(/:$/, ""));
+  // Cloudflare sets CF-Connecting-IP on every request and a client cannot; the subrequest to the
+  // origin does not carry it, so the gateway says it, replacing whatever the caller claimed.
+  const clientIp = request.headers.get("CF-Connecting-IP")?.trim();
+  if (clientIp) {
+    headers.set("X-Forwarded-For", clientIp);
+    headers.set("X-Real-IP", clientIp);
+  }
   if (principal) {
     headers.set(IDENTITY_HEADERS.userId, principal.userId);
     headers.set(IDENTITY_HEADERS.sessionId, principal.sessionId);

@@ -97,6 +97,30 @@ describe("a missing or bad credential is a signed-out auth, never a throw", () =
     expect(await response.json()).toEqual({ userId: SEED.users.alice.id, sessionId: device.session_id });
   });
 
+  it("a cookie-authenticated write must come from an authorized origin, as on the gateway's routes (403, handler not run, no call)", async () => {
+    const device = await signIn("alice");
+    const target = new Hono();
+    let ran = 0;
+    target.post("/api/delete", clerkMiddleware(), requireAuth(), (c) => {
+      ran++;
+      return c.json({ userId: getAuth(c).userId });
+    });
+    const post = (headers: Record<string, string>) =>
+      target.request("https://app.example.test/api/delete", { method: "POST", headers }, env);
+    await clearCalls();
+    for (const origin of ["https://evil.example", undefined]) {
+      const response = await post({ Cookie: `__session=${device.token}`, ...(origin ? { Origin: origin } : {}) });
+      expect(response.status).toBe(403);
+      expect(((await response.json()) as Envelope).errors[0]?.code).toBe("authorization_invalid");
+    }
+    expect(ran).toBe(0);
+    expect(await upstreamCalls()).toBe(0);
+    // From the app's own origin, or with the token in a header (never sent by a browser on its own): the user.
+    expect((await post({ Cookie: `__session=${device.token}`, Origin: "https://app.example.com" })).status).toBe(200);
+    expect((await post({ ...bearer(device.token), Origin: "https://evil.example" })).status).toBe(200);
+    expect(ran).toBe(2);
+  });
+
   it("getAuth without clerkMiddleware is a programming error and says so", async () => {
     const bare = new Hono();
     let message = "";
