@@ -6,7 +6,7 @@
  */
 
 import { now, sleep } from "../clock";
-import { joinWithin, SHARED_WORK_PATIENCE_MS } from "../shared-work";
+import { joinWithin, SHARED_WORK_PATIENCE_MS } from "../joined-work";
 import { KV_MIN_TTL_SECONDS, KV_MIN_WRITE_INTERVAL_MS } from "./kv-schema";
 import { fixedBytes, isolateMap } from "./memory";
 
@@ -40,7 +40,7 @@ export function writeCoalesced(kv: KVNamespace, key: string, value: string | nul
   const slot: Slot = { value, ttl, done: Promise.resolve() };
   queued.set(key, slot);
   slot.done = (async () => {
-    // The write in progress may belong to a request that is gone (src/shared-work.ts).
+    // The write in progress may belong to a request that is gone (src/joined-work.ts).
     if (previous) await joinWithin(previous, KV_MIN_WRITE_INTERVAL_MS + SHARED_WORK_PATIENCE_MS).catch(() => undefined);
     const wait = Math.max(0, (lastWriteAt.get(key) ?? 0) + KV_MIN_WRITE_INTERVAL_MS - now());
     if (wait > 0) await sleep(wait);
@@ -51,7 +51,7 @@ export function writeCoalesced(kv: KVNamespace, key: string, value: string | nul
 
 /**
  * A later value joins the queued write, which runs in the request that queued it (its timer, its
- * KV call). If that request is gone, the write never happens (src/shared-work.ts): after the
+ * KV call). If that request is gone, the write never happens (src/joined-work.ts): after the
  * pacing interval plus SHARED_WORK_PATIENCE_MS this request writes the latest value itself.
  */
 async function joinOrWrite(kv: KVNamespace, key: string, slot: Slot): Promise<void> {

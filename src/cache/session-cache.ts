@@ -1,7 +1,7 @@
 import type { Session } from "../clerk/schemas";
 import { now as clockNow } from "../clock";
 import { ApiError, upstreamUnavailable } from "../errors";
-import { joinWithin } from "../shared-work";
+import { joinWithin } from "../joined-work";
 import { ActiveSessionsEntry, kvKeys, readEntry } from "./kv-schema";
 import { queuedValue, writeCoalesced } from "./kv-writer";
 import { fixedBytes, isolateMap, jsonBytes, SESSION_LIST_MEMORY_MS } from "./memory";
@@ -155,7 +155,7 @@ export class SessionCache {
 
   /**
    * Joins the load in flight for this user, or starts one. The load may belong to a request
-   * that is gone (see src/shared-work.ts): after SHARED_WORK_PATIENCE_MS this request leads a
+   * that is gone (see src/joined-work.ts): after SHARED_WORK_PATIENCE_MS this request leads a
    * load of its own, which later misses join, unless another waiter already took over.
    */
   async #refill(userId: string, load: () => Promise<Session[]>): Promise<ActiveSessionsEntry> {
@@ -194,7 +194,7 @@ export class SessionCache {
 const updating = isolateMap<string, Promise<unknown>>("sessionUpdates", fixedBytes(64));
 
 /**
- * The previous update may belong to a request that is gone (src/shared-work.ts): after a bounded
+ * The previous update may belong to a request that is gone (src/joined-work.ts): after a bounded
  * wait this one runs anyway, which at worst lets two updates race (see `sessionUpdates`).
  */
 function serialized<T>(userId: string, task: () => Promise<T>): Promise<T> {
