@@ -11,8 +11,9 @@ import type { AppEnv } from "./context";
 import { loadConfig } from "./env";
 import { ApiError, internalError, invalidParam, misconfiguredSetting, notFound } from "./errors";
 import { gatewayRequestId, log, observe } from "./observability";
+import { ASSERTION_JWKS_PATH } from "./proxy/assertion";
 import { guardUpstream } from "./rate-limit";
-import { JWKS_CACHE_CONTROL, jwks } from "./routes/jwks";
+import { assertionJwks, JWKS_CACHE_CONTROL, jwks } from "./routes/jwks";
 import { me } from "./routes/me";
 import { pages } from "./routes/pages";
 import { passthrough } from "./routes/passthrough";
@@ -93,6 +94,7 @@ export function createApp() {
   app.route("/v1/me", me);
   app.route("/v1/sessions", sessions);
   app.route("/v1/jwks", jwks);
+  app.route(ASSERTION_JWKS_PATH, assertionJwks);
   app.route("/webhooks", webhooks);
   app.route("/", pages);
   // Last among /v1: every other Backend-API path is forwarded (BAPI_PASSTHROUGH) or a 404 naming the setting.

@@ -12,6 +12,7 @@ import { type PublishableKeyInstance, parsePublishableKey } from "./clerk/keys";
 import type { SessionDirectory } from "./directory/session-directory";
 import { misconfigured } from "./errors";
 import { TEMPLATE_NAME } from "./ids";
+import { type PrivateJwk, parseAssertionKeys } from "./proxy/assertion";
 import { parsePrefix } from "./proxy/paths";
 
 export type InstanceType = PublishableKeyInstance["instanceType"];
@@ -314,6 +315,16 @@ export const SETTINGS = {
       return value;
     },
   }),
+  ORIGIN_ASSERTION_KEYS: setting({
+    kind: "secret",
+    description:
+      "a private JWK (Ed25519 or P-256, `npm run assertion-key`) or a JSON array of them: the first signs the origin's `X-Gateway-Assertion`, all are published at `/.well-known/gateway-jwks.json` ([below](#what-the-origin-receives))",
+    default: "none: no assertion",
+    parse: (raw, name): readonly PrivateJwk[] | undefined => {
+      const value = trimmed(raw);
+      return value === undefined ? undefined : parseAssertionKeys(value, name);
+    },
+  }),
   ORIGIN_TIMEOUT_MS: setting({
     kind: "var",
     description: "how long the origin may take to send its response headers",
@@ -411,6 +422,8 @@ export interface ProxyConfig {
   /** PUBLIC_PATHS, each as segments. */
   publicPaths: readonly (readonly string[])[];
   sharedSecret: string | undefined;
+  /** ORIGIN_ASSERTION_KEYS (the first signs), else undefined: no assertion is sent. */
+  assertionKeys: readonly PrivateJwk[] | undefined;
   timeoutMs: number;
   /** Whether the caller's `Authorization` header and `__session` cookies reach the origin. */
   forwardCredentials: boolean;
@@ -474,12 +487,14 @@ function parseProxy(env: Bindings): ProxyConfig | undefined {
     // Settings that only mean something with an origin are a mistake without one.
     if (list(env.PUBLIC_PATHS).length > 0) throw misconfigured("PUBLIC_PATHS", "needs ORIGIN_URL");
     if (trimmed(env.ORIGIN_SHARED_SECRET)) throw misconfigured("ORIGIN_SHARED_SECRET", "needs ORIGIN_URL");
+    if (trimmed(env.ORIGIN_ASSERTION_KEYS)) throw misconfigured("ORIGIN_ASSERTION_KEYS", "needs ORIGIN_URL");
     return undefined;
   }
   return {
     originUrl,
     publicPaths: read(env, "PUBLIC_PATHS"),
     sharedSecret: read(env, "ORIGIN_SHARED_SECRET"),
+    assertionKeys: read(env, "ORIGIN_ASSERTION_KEYS"),
     timeoutMs: read(env, "ORIGIN_TIMEOUT_MS"),
     forwardCredentials: read(env, "ORIGIN_FORWARD_CREDENTIALS"),
   };

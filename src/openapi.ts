@@ -293,6 +293,35 @@ export const OPERATIONS: readonly Operation[] = [
     errors: [500, 502, 503, 504],
   },
   {
+    method: "get",
+    path: "/.well-known/gateway-jwks.json",
+    operationId: "getAssertionJwks",
+    tag: "Gateway",
+    summary: "The public keys of the proxy's identity assertions",
+    description:
+      "Proxy mode with ORIGIN_ASSERTION_KEYS: what an origin verifies `X-Gateway-Assertion` with (Ed25519 or P-256, each under its RFC 7638 thumbprint). Public, `Cache-Control: public, max-age=300`; 404 naming the setting when no key is set.",
+    callers: ["none"],
+    response: {
+      description: "The key set",
+      schema: schemaOf(
+        z.object({
+          keys: z.array(
+            z.object({
+              kty: z.enum(["OKP", "EC"]),
+              crv: z.enum(["Ed25519", "P-256"]),
+              x: z.string(),
+              y: z.optional(z.string()),
+              kid: z.string(),
+              alg: z.enum(["EdDSA", "ES256"]),
+              use: z.literal("sig"),
+            }),
+          ),
+        }),
+      ),
+    },
+    errors: [404, 500],
+  },
+  {
     method: "post",
     path: "/webhooks/clerk",
     operationId: "receiveClerkWebhook",

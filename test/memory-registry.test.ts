@@ -52,6 +52,7 @@ const SAMPLES: Record<MemoryName, (i: number, pad: number) => [unknown, unknown]
   sessionStatuses: stringKeyed(() => "active"),
   jwksStores: stringKeyed(() => ({})),
   pemKeys: stringKeyed(() => Promise.resolve({})),
+  assertionKeys: stringKeyed(() => Promise.resolve({ published: [] })),
   kvQueued: stringKeyed(() => ({ value: "{}", ttl: 60, done: Promise.resolve() })),
   kvWriting: stringKeyed(() => ({ value: "{}", ttl: 60, done: Promise.resolve() })),
   kvLastWrite: stringKeyed(() => 0),

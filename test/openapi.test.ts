@@ -57,7 +57,7 @@ describe("/openapi.json is a valid OpenAPI 3.1 document", () => {
 describe("the document and the routes agree", { timeout: 20_000 }, () => {
   it("lists every route of the app, and no route the app does not have", () => {
     expect(documentedRoutes(built)).toEqual(appRoutes());
-    expect(appRoutes()).toHaveLength(13);
+    expect(appRoutes()).toHaveLength(14);
   });
 
   it("gives every operation its parameters, request body and response schemas", () => {

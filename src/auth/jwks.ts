@@ -58,15 +58,17 @@ export class JwksKeyStore {
     const fromKv = this.#keys.get(kid);
     if (fromKv) return fromKv;
 
-    if (!this.#remote && !this.#mayFetch()) throw unauthenticated();
+    if (!this.#remote && !this.#mayFetch()) {
+      // No key at all yet: the last fetch failed, so every token is unverifiable, not forged.
+      if (this.#keys.size === 0) throw keysUnavailable(this.#secondsUntilFetch());
+      throw unauthenticated();
+    }
     try {
       await this.#fetchRemote(deps);
     } catch (error) {
-      // Without any key the gateway cannot tell good tokens from bad: that is Clerk's outage, not the caller's fault.
+      // Clerk refusing the gateway's own key (a final 502) says more than "unavailable": it is passed on.
       if (this.#keys.size === 0) {
-        throw error instanceof ApiError && error.status >= 500
-          ? error
-          : upstreamUnavailable(503, "Clerk's signing keys could not be loaded");
+        throw error instanceof ApiError && error.final ? error : keysUnavailable(this.#secondsUntilFetch());
       }
       throw unauthenticated();
     }
@@ -91,15 +93,13 @@ export class JwksKeyStore {
       }
       return { keys: this.#jwks, fetchedAt: this.#fetchedAt };
     }
-    if (!this.#remote && !this.#mayFetch()) {
-      throw upstreamUnavailable(
-        503,
-        "Clerk's signing keys could not be loaded; retry later",
-        Math.ceil((UNKNOWN_KID_REFETCH_INTERVAL_MS - (this.#now() - this.#lastRemoteFetch)) / 1000),
-      );
-    }
+    if (!this.#remote && !this.#mayFetch()) throw keysUnavailable(this.#secondsUntilFetch());
     await this.#fetchRemote(deps);
     return { keys: this.#jwks, fetchedAt: this.#fetchedAt };
+  }
+
+  #secondsUntilFetch(): number {
+    return Math.ceil((UNKNOWN_KID_REFETCH_INTERVAL_MS - (this.#now() - this.#lastRemoteFetch)) / 1000);
   }
 
   #mayFetch(): boolean {
@@ -170,6 +170,13 @@ export class JwksKeyStore {
     this.#fetchedAt = fetchedAt;
   }
 }
+
+/**
+ * 503 with Retry-After: without any key the gateway cannot tell good tokens from bad, which is
+ * Clerk's outage, not the caller's fault (a 401 would make Clerk's SDKs sign the user out).
+ */
+const keysUnavailable = (retryAfterSeconds: number) =>
+  upstreamUnavailable(503, "Clerk's signing keys could not be loaded; retry later", Math.max(1, retryAfterSeconds));
 
 /** A store holds a handful of imported RSA keys: estimated, not measured (CryptoKeys have no size). */
 const stores = isolateMap<string, JwksKeyStore>("jwksStores", fixedBytes(8 * 1024));

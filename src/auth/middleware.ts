@@ -43,8 +43,8 @@ export const authenticate = (options: AuthOptions) =>
           : "This route is only available to backend services",
       );
     }
-    if (principal.kind === "user" && isCrossSiteCookieWrite(c, principal.via, c.var.config)) {
-      throw crossSiteCookieWrite();
+    if (principal.kind === "user" && isCrossSiteCookieRequest(c, principal.via, c.var.config)) {
+      throw crossSiteCookieRequest();
     }
     await next();
   });
@@ -52,15 +52,20 @@ export const authenticate = (options: AuthOptions) =>
 /**
  * A browser attaches cookies to cross-site requests on its own (SameSite=Lax does not stop a
  * sibling subdomain): a write authenticated by the `__session` cookie must prove it came from
- * one of CLERK_AUTHORIZED_PARTIES. The gateway's routes, the proxy and the middleware all ask this.
+ * one of CLERK_AUTHORIZED_PARTIES. So must an upgrade: a WebSocket handshake is a GET, but it
+ * opens a two-way channel as the cookie's owner, and browsers apply no CORS to it (only the
+ * `Origin` header tells a page's socket from the app's). The gateway's routes, the proxy and
+ * the middleware all ask this.
  */
-export function isCrossSiteCookieWrite(c: Context, via: "header" | "cookie", config: GatewayConfig): boolean {
-  if (via !== "cookie" || SAFE_METHODS.has(c.req.method)) return false;
+export function isCrossSiteCookieRequest(c: Context, via: "header" | "cookie", config: GatewayConfig): boolean {
+  if (via !== "cookie") return false;
+  if (SAFE_METHODS.has(c.req.method) && c.req.header("Upgrade") === undefined) return false;
   const origin = c.req.header("Origin");
   return !origin || !config.authorizedParties.includes(origin);
 }
 
-export const crossSiteCookieWrite = () => forbidden("Cookie-authenticated writes must come from an authorized origin");
+export const crossSiteCookieRequest = () =>
+  forbidden("Cookie-authenticated writes and upgrades (WebSockets) must come from an authorized origin");
 
 /** The credential in the request, or null. A malformed Authorization header is a failure, not an absence. */
 export function readCredential(

@@ -114,8 +114,14 @@ export const ISOLATE_MEMORY = {
   },
   pemKeys: {
     maxEntries: 8,
-    maxBytes: 64 * KiB,
+    maxBytes: 32 * KiB,
     holds: "CLERK_JWT_KEY imported as a CryptoKey",
+  },
+  assertionKeys: {
+    // One setting's worth, and room for the next while a rotation deploys (4 KiB each, counted fixed).
+    maxEntries: 3,
+    maxBytes: 16 * KiB,
+    holds: "ORIGIN_ASSERTION_KEYS imported, with their public JWKs; forgetting them only costs a re-import",
   },
   kvQueued: {
     maxEntries: 10_000,

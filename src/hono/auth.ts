@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { crossSiteCookieWrite, isCrossSiteCookieWrite, readCredential } from "../auth/middleware";
+import { HTTPException } from "hono/http-exception";
+import { crossSiteCookieRequest, isCrossSiteCookieRequest, readCredential } from "../auth/middleware";
 import type { SessionClaims } from "../auth/principal";
 import { type RefusalReason, refusal } from "../auth/refusals";
 import { checkSessionToken } from "../auth/session-check";
@@ -8,11 +9,12 @@ import { markRevoked } from "../cache/revocations";
 import { ClerkClient } from "../clerk/client";
 import { directoryUnavailable } from "../directory/client";
 import { loadConfig } from "../env";
-import { ApiError, forbidden, rateLimited } from "../errors";
+import { ApiError, forbidden, misconfiguredSetting, rateLimited, upstreamUnavailable } from "../errors";
 import { log } from "../observability";
 import { endedSessionStatus } from "../policies";
 import { limitOrThrow, RATE_LIMITS } from "../rate-limit";
 import { type GatewayOptions, gatewayEnv } from "./bindings";
+import { servedByMountedGateway } from "./gateway-mount";
 
 /**
  * `clerkMiddleware()` / `getAuth(c)` with `@clerk/hono`'s names and the core of its auth
@@ -27,7 +29,15 @@ import { type GatewayOptions, gatewayEnv } from "./bindings";
  * Why a request is signed out, as the gateway's own routes name it: kept for logs and
  * `debug()`; `requireAuth()` tells the caller only what the gateway would (auth/refusals.ts).
  */
-export type SignedOutReason = RefusalReason | "rate_limited" | "directory_unavailable" | "cross_site_cookie_write";
+export type SignedOutReason =
+  | RefusalReason
+  | "rate_limited"
+  | "directory_unavailable"
+  | "cross_site_cookie"
+  /** Clerk's signing keys could not be loaded (no key in memory or KV, and Clerk's JWKS failing). */
+  | "keys_unavailable"
+  /** Verification failed for a reason that is not the caller's (logged as an error). */
+  | "auth_unavailable";
 
 type OrgFields = {
   orgId: string | undefined;
@@ -87,22 +97,102 @@ export const clerkMiddleware = (options: ClerkMiddlewareOptions = {}): Middlewar
     await next();
   };
 
-/**
- * `@clerk/hono`'s second argument, for the token type this middleware serves: session tokens.
- * (Machine tokens, API keys and OAuth tokens are not verified here.)
- */
-export type GetAuthOptions = { acceptsToken?: "session_token" | "any" };
+/** The kinds of token `@clerk/backend` tells apart. */
+export type TokenType = "session_token" | "api_key" | "m2m_token" | "oauth_token";
+export type MachineTokenType = Exclude<TokenType, "session_token">;
 
-/** The auth object `clerkMiddleware()` recorded for this request. */
-export function getAuth(c: Context, _options?: GetAuthOptions): AuthObject {
+/** `@clerk/hono`'s second argument: which kinds of token the route accepts. */
+export type GetAuthOptions = { acceptsToken?: TokenType | readonly TokenType[] | "any" };
+
+/** A route that asked for a machine token, given none of that kind: `@clerk/backend`'s shape for it. */
+export type UnauthenticatedMachineObject<T extends MachineTokenType = MachineTokenType> = {
+  tokenType: T;
+  isAuthenticated: false;
+  id: null;
+  subject: null;
+  scopes: null;
+  getToken: () => Promise<null>;
+  has: () => false;
+  debug: () => { reason: SignedOutReason | "token_type_mismatch" };
+} & (T extends "api_key"
+  ? { name: null; claims: null; userId: null; orgId: null }
+  : T extends "m2m_token"
+    ? { claims: null; machineId: null }
+    : { userId: null; clientId: null });
+
+/** A route that accepts a list of kinds, given a token of none of them (`@clerk/backend`'s `invalidTokenAuthObject`). */
+export type InvalidTokenAuthObject = {
+  tokenType: null;
+  isAuthenticated: false;
+  getToken: () => Promise<null>;
+  has: () => false;
+  debug: () => Record<string, never>;
+};
+
+/**
+ * The auth object `clerkMiddleware()` recorded for this request, for the kinds of token the
+ * route accepts (`@clerk/hono`'s rule): a session token on a route that asks for a machine
+ * token is signed out, so a route written for machine callers never lets a user in.
+ */
+export function getAuth(c: Context, options?: { acceptsToken?: "session_token" }): AuthObject;
+export function getAuth<T extends MachineTokenType>(
+  c: Context,
+  options: { acceptsToken: T },
+): UnauthenticatedMachineObject<T>;
+export function getAuth(
+  c: Context,
+  options?: GetAuthOptions,
+): AuthObject | UnauthenticatedMachineObject | InvalidTokenAuthObject;
+export function getAuth(
+  c: Context,
+  options?: GetAuthOptions,
+): AuthObject | UnauthenticatedMachineObject | InvalidTokenAuthObject {
   const auth = authOf(c);
   if (!auth) {
     throw new Error(
       "clerk-session-gateway: getAuth() called without clerkMiddleware() being applied. Use clerkMiddleware() before calling getAuth().",
     );
   }
-  return auth;
+  return forAcceptedToken(auth, options?.acceptsToken);
 }
+
+/** `@clerk/backend`'s getAuthObjectForAcceptedToken, for the session-token auth this middleware makes. */
+export function forAcceptedToken(
+  auth: AuthObject,
+  acceptsToken: GetAuthOptions["acceptsToken"] = "session_token",
+): AuthObject | UnauthenticatedMachineObject | InvalidTokenAuthObject {
+  if (acceptsToken === "any") return auth;
+  if (Array.isArray(acceptsToken)) return acceptsToken.includes(auth.tokenType) ? auth : invalidTokenAuth();
+  if (acceptsToken === auth.tokenType) return auth;
+  const reason = auth.isAuthenticated ? "token_type_mismatch" : auth.debug().reason;
+  return unauthenticatedMachine(acceptsToken as MachineTokenType, reason);
+}
+
+function unauthenticatedMachine(
+  tokenType: MachineTokenType,
+  reason: SignedOutReason | "token_type_mismatch",
+): UnauthenticatedMachineObject {
+  const base = {
+    isAuthenticated: false as const,
+    id: null,
+    subject: null,
+    scopes: null,
+    getToken: () => Promise.resolve(null),
+    has: () => false as const,
+    debug: () => ({ reason }),
+  };
+  if (tokenType === "api_key") return { ...base, tokenType, name: null, claims: null, userId: null, orgId: null };
+  if (tokenType === "m2m_token") return { ...base, tokenType, claims: null, machineId: null };
+  return { ...base, tokenType, userId: null, clientId: null };
+}
+
+const invalidTokenAuth = (): InvalidTokenAuthObject => ({
+  tokenType: null,
+  isAuthenticated: false,
+  getToken: () => Promise.resolve(null),
+  has: () => false,
+  debug: () => ({}),
+});
 
 export type RequireAuthOptions = {
   /** The caller's active organization role must be this one (`org:admin` or `admin`); else 403. */
@@ -113,17 +203,24 @@ export type RequireAuthOptions = {
 
 /**
  * Refuses a signed-out request with 401 in Clerk's error envelope (429 once the caller's
- * address failed authentication too often), and one lacking the role or permission with 403.
+ * address failed authentication too often, 503 with Retry-After when the session could not be
+ * confirmed through no fault of the caller's), and one lacking the role or permission with 403.
  * Runs `clerkMiddleware()` itself when the app did not, with default options.
+ *
+ * A request a mounted `sessionGateway()` will answer is let through: every route of the
+ * gateway authenticates its own callers (users, service keys, Clerk's signed webhooks, a
+ * refresh's `expired_token`), and a guard above it would turn Clerk's webhooks into 401s.
  */
 export const requireAuth = (options: RequireAuthOptions = {}): MiddlewareHandler =>
   async function requireAuth(c, next) {
+    if (servedByMountedGateway(c)) return next();
     const auth = authOf(c) ?? (await authenticate(c, {}));
     setAuth(c, auth);
     if (!auth.isAuthenticated) {
       const reason = auth.debug().reason;
       if (reason === "directory_unavailable") return respond(c, sessionUnconfirmable());
-      if (reason === "cross_site_cookie_write") return respond(c, crossSiteCookieWrite());
+      if (reason === "keys_unavailable" || reason === "auth_unavailable") return respond(c, keysUnavailable());
+      if (reason === "cross_site_cookie") return respond(c, crossSiteCookieRequest());
       return respond(c, reason === "rate_limited" ? tooManyFailures() : refusal(reason));
     }
     const needs: CheckAuthorizationParams = {};
@@ -140,27 +237,55 @@ const respond = (c: Context, error: ApiError) =>
 const sessionUnconfirmable = () =>
   directoryUnavailable("The gateway cannot confirm this session is still valid right now; retry shortly");
 
+/** As the gateway's routes answer a JWKS outage, with a Retry-After a client can act on. */
+const keysUnavailable = () =>
+  upstreamUnavailable(
+    503,
+    "The session could not be verified right now (Clerk's signing keys are unavailable); retry shortly",
+    5,
+  );
+
 const tooManyFailures = () =>
   rateLimited(
     RATE_LIMITS.RL_AUTH_FAILURES.period,
     "Too many failed authentication attempts from this address; retry later",
   );
 
+/**
+ * A misconfiguration is the operator's error: it is thrown, as an HTTPException whose response
+ * is Clerk's envelope naming the setting, so Hono's default error handler renders it (a bare
+ * "Internal Server Error" would say nothing) and an app's own `onError` can `getResponse()` it.
+ */
+function misconfiguration(error: ApiError): HTTPException {
+  log("error", { msg: "gateway_misconfigured", setting: misconfiguredSetting(error), error: error.message });
+  const res = Response.json(error.toEnvelope(), {
+    status: error.status,
+    headers: { ...error.headers, "Cache-Control": "private, no-store" },
+  });
+  return new HTTPException(error.status as 500, { res, message: error.message, cause: error });
+}
+
 async function authenticate(c: Context, options: GatewayOptions): Promise<AuthObject> {
-  const env = gatewayEnv(c.env, options);
-  // A missing or malformed setting is the operator's error, not the caller's: it throws (500).
-  const config = loadConfig(env);
+  let env: ReturnType<typeof gatewayEnv>;
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    env = gatewayEnv(c.env, options);
+    config = loadConfig(env);
+  } catch (error) {
+    if (error instanceof ApiError) throw misconfiguration(error);
+    throw error;
+  }
   const credential = readCredential(c);
   if (credential === null) return signedOut("missing");
   if (credential === "malformed") return refuse(c, env.RL_AUTH_FAILURES, "malformed_authorization");
   if (credential === "ambiguous") return refuse(c, env.RL_AUTH_FAILURES, "ambiguous_session_cookie");
   // A gateway service key (or any other opaque bearer) is not a session token here.
   if (credential.value.split(".").length !== 3) return refuse(c, env.RL_AUTH_FAILURES, "malformed");
-  if (isCrossSiteCookieWrite(c, credential.via, config)) {
+  if (isCrossSiteCookieRequest(c, credential.via, config)) {
     // The victim's browser, not the caller, sent this cookie: signed out (requireAuth answers 403),
     // never counted against the address, and checked before anything is verified or fetched.
-    log("info", { msg: "auth_signed_out", method: c.req.method, path: c.req.path, reason: "cross_site_cookie_write" });
-    return signedOut("cross_site_cookie_write");
+    log("info", { msg: "auth_signed_out", method: c.req.method, path: c.req.path, reason: "cross_site_cookie" });
+    return signedOut("cross_site_cookie");
   }
 
   let result: Awaited<ReturnType<typeof checkSessionToken>>;
@@ -176,13 +301,7 @@ async function authenticate(c: Context, options: GatewayOptions): Promise<AuthOb
       },
     });
   } catch (error) {
-    // The user's SessionDirectory has been unreachable for longer than the fallback allows
-    // (cache/revocations.ts logged it): the session can be neither vouched for nor blamed. Signed
-    // out, never signed in, so no route serves it as the user; requireAuth() answers 503 with
-    // Retry-After, whatever the app's own error handler would make of an exception. Not counted
-    // as a failed attempt: the caller did nothing wrong.
-    if (error instanceof ApiError && error.code === "directory_unavailable") return signedOut("directory_unavailable");
-    throw error;
+    return unverifiable(c, error);
   }
   if (!result.ok) return refuse(c, env.RL_AUTH_FAILURES, result.reason);
   // A token minted to outlive Clerk's 60 s: its session's status is confirmed with Clerk, as on the gateway's routes.
@@ -204,6 +323,35 @@ async function authenticate(c: Context, options: GatewayOptions): Promise<AuthOb
   }
   if (ended) return refuse(c, env.RL_AUTH_FAILURES, "session_ended");
   return signedIn(result.claims, credential.value, () => new ClerkClient(config));
+}
+
+/**
+ * Verification could not be completed, through no fault of the caller's. Signed out, never
+ * signed in, so no route serves the request as the user; requireAuth() answers 503 with
+ * Retry-After whatever the app's own error handler would make of an exception, and a public
+ * route keeps working. Not counted as a failed attempt.
+ * - The user's SessionDirectory has been unreachable for longer than the fallback allows
+ *   (cache/revocations.ts logged it): the session can be neither vouched for nor blamed.
+ * - Clerk's signing keys could not be loaded (a cold isolate, no JWKS in KV, Clerk failing).
+ * - Anything else unexpected: logged as an error, signed out.
+ * A misconfiguration (CLERK_JWT_KEY that does not import) is still the operator's error.
+ */
+function unverifiable(c: Context, error: unknown): SignedOutAuthObject {
+  if (error instanceof ApiError) {
+    if (error.code === "directory_unavailable") return signedOut("directory_unavailable");
+    if (misconfiguredSetting(error)) throw misconfiguration(error);
+    if (error.code === "upstream_unavailable") {
+      log("warn", { msg: "auth_signed_out", method: c.req.method, path: c.req.path, reason: "keys_unavailable" });
+      return signedOut("keys_unavailable");
+    }
+  }
+  log("error", {
+    msg: "auth_error",
+    method: c.req.method,
+    path: c.req.path,
+    error: error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 200) : "unknown error",
+  });
+  return signedOut("auth_unavailable");
 }
 
 /** A presented credential that failed: counted per client address like the gateway's own failures, and logged. */

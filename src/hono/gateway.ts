@@ -3,6 +3,7 @@ import { basePath } from "hono/route";
 import { createApp } from "../app";
 import { ApiError, internalError } from "../errors";
 import { type GatewayOptions, gatewayEnv } from "./bindings";
+import { markGatewayMount } from "./gateway-mount";
 
 export type SessionGatewayOptions = GatewayOptions & {
   /**
@@ -23,23 +24,29 @@ export function sessionGateway(options: SessionGatewayOptions = {}) {
   const gateway = createApp();
   // The host app's env is its own; the gateway reads it only through gatewayEnv().
   const mount = new Hono<{ Bindings: object }>();
-  mount.all("*", async (c) => {
-    const prefix = mountPrefix(c);
-    const url = new URL(c.req.url);
-    const path = url.pathname.slice(prefix.length) || "/";
-    if (options.openapi && path === "/openapi.json" && c.req.method === "GET") {
-      return c.json({ ...options.openapi, servers: [{ url: prefix || "/", description: "This gateway" }] });
-    }
-    let env: ReturnType<typeof gatewayEnv>;
-    try {
-      env = gatewayEnv(c.env, options);
-    } catch (error) {
-      const apiError = error instanceof ApiError ? error : internalError();
-      return c.json(apiError.toEnvelope(), apiError.status as 500, { "Cache-Control": "private, no-store" });
-    }
-    const request = prefix ? new Request(new URL(path + url.search, url), c.req.raw) : c.req.raw;
-    return gateway.fetch(request, env, executionContextOf(c));
-  });
+  mount.all(
+    "*",
+    markGatewayMount(async (c) => {
+      const prefix = mountPrefix(c);
+      const url = new URL(c.req.url);
+      const path = url.pathname.slice(prefix.length) || "/";
+      if (options.openapi && path === "/openapi.json" && c.req.method === "GET") {
+        return c.json({ ...options.openapi, servers: [{ url: prefix || "/", description: "This gateway" }] });
+      }
+      let env: ReturnType<typeof gatewayEnv>;
+      try {
+        env = gatewayEnv(c.env, options);
+      } catch (error) {
+        const apiError = error instanceof ApiError ? error : internalError();
+        return c.json(apiError.toEnvelope(), apiError.status as 500, { "Cache-Control": "private, no-store" });
+      }
+      // The path is set, never parsed against the URL: `//evil.example/v1/…` must stay a path, not become a host.
+      const target = new URL(url);
+      target.pathname = path;
+      const request = prefix ? new Request(target, c.req.raw) : c.req.raw;
+      return gateway.fetch(request, env, executionContextOf(c));
+    }),
+  );
   return mount;
 }
 

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
-import { crossSiteCookieWrite, isCrossSiteCookieWrite, resolvePrincipal } from "../auth/middleware";
+import { crossSiteCookieRequest, isCrossSiteCookieRequest, resolvePrincipal } from "../auth/middleware";
 import type { UserPrincipal } from "../auth/principal";
 import { newUpstreamStats } from "../clerk/client";
 import type { AppEnv } from "../context";
@@ -8,7 +8,8 @@ import { loadConfig } from "../env";
 import { ApiError, forbidden, internalError, rateLimited, unauthenticated } from "../errors";
 import { log, type RequestMetrics } from "../observability";
 import { limitOrThrow, RATE_LIMITS } from "../rate-limit";
-import { originRequestInit, sendToOrigin } from "./forward";
+import { assertionKeys, signAssertion } from "./assertion";
+import { orgIdOf, originRequestInit, originTarget, sendToOrigin } from "./forward";
 import { isPublicPath } from "./paths";
 
 /**
@@ -52,6 +53,26 @@ const observeProxy = () =>
     }
   });
 
+/**
+ * The methods an application uses. Anything else (TRACE, CONNECT, TRACK, WebDAV's PROPFIND…)
+ * is refused before the origin is called: an origin that answers TRACE as RFC 9110 defines it
+ * echoes the request, with the headers the gateway added, to whoever sent it.
+ */
+const FORWARDED_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+const methodNotAllowed = (method: string) =>
+  new ApiError(
+    405,
+    [
+      {
+        code: "method_not_allowed",
+        message: "Method not allowed",
+        long_message: `The gateway does not forward ${method.slice(0, 32)} requests; it forwards ${[...FORWARDED_METHODS].join(", ")}.`,
+      },
+    ],
+    { headers: { Allow: [...FORWARDED_METHODS].join(", ") } },
+  );
+
 export function createProxyApp() {
   const app = new Hono<AppEnv>();
   app.use(observeProxy());
@@ -65,6 +86,8 @@ export function createProxyApp() {
     const proxy = config.proxy;
     // The dispatcher only sends requests here in proxy mode; anything else is a wiring bug.
     if (!proxy) throw internalError();
+    // Before anything else: TRACE would have an origin that implements it echo the gateway's own headers.
+    if (!FORWARDED_METHODS.has(c.req.method)) throw methodNotAllowed(c.req.method);
     const url = new URL(c.req.url);
     const ip = c.req.header("CF-Connecting-IP") ?? "unknown";
 
@@ -76,7 +99,7 @@ export function createProxyApp() {
         // The origin is told who the user is; a service key has no user, and must not travel to the origin.
         throw forbidden("The origin serves signed-in users; service keys are for the gateway's /v1 routes");
       }
-      if (isCrossSiteCookieWrite(c, resolved.via, config)) throw crossSiteCookieWrite();
+      if (isCrossSiteCookieRequest(c, resolved.via, config)) throw crossSiteCookieRequest();
       principal = resolved;
     }
 
@@ -87,7 +110,14 @@ export function createProxyApp() {
       RATE_LIMITS.RL_PROXY.period,
     );
 
-    const { target, init, body } = originRequestInit(c.req.raw, url, proxy, principal);
+    const assertion = proxy.assertionKeys
+      ? await signAssertion(
+          await assertionKeys(proxy.assertionKeys),
+          { issuer: url.origin, audience: proxy.originUrl, method: c.req.method, target: originTarget(proxy, url) },
+          principal && { userId: principal.userId, sessionId: principal.sessionId, orgId: orgIdOf(principal) },
+        )
+      : undefined;
+    const { target, init, body } = originRequestInit(c.req.raw, url, proxy, principal, assertion);
     const started = Date.now();
     try {
       return await sendToOrigin(target, init, proxy.timeoutMs, c.req.header("Accept-Encoding") ?? null, body);

@@ -3,6 +3,7 @@ import type { Bindings } from "../env";
 import { loadConfig } from "../env";
 import { ApiError, internalError, notFound } from "../errors";
 import { createProxyApp } from "./app";
+import { ASSERTION_JWKS_PATH } from "./assertion";
 import { stripBasePath } from "./paths";
 
 type Handler = { fetch: (request: Request, env: Bindings, ctx: ExecutionContext) => Response | Promise<Response> };
@@ -16,7 +17,8 @@ type Handler = { fetch: (request: Request, env: Bindings, ctx: ExecutionContext)
  * - GATEWAY_BASE_PATH (`/clerk`): `/clerk/v1/...` is the gateway's `/v1/...`; every other
  *   path goes to the origin (or is a 404 without one).
  * - ORIGIN_URL without a base path: the gateway keeps its API namespace (`/v1/...`,
- *   `/webhooks/...`, `/healthz`); everything else, its pages included, is the origin's.
+ *   `/webhooks/...`, `/healthz`) and the one well-known path of its assertion keys; everything
+ *   else, its pages and the rest of `/.well-known/` included, is the origin's.
  */
 export function withOrigin(gateway: Handler): Handler {
   const proxy = createProxyApp();
@@ -49,7 +51,7 @@ export function withOrigin(gateway: Handler): Handler {
 const OWN_FIRST_SEGMENTS = new Set(["v1", "webhooks", "healthz"]);
 
 function ownsPath(pathname: string): boolean {
-  return OWN_FIRST_SEGMENTS.has(pathname.split("/")[1] ?? "");
+  return pathname === ASSERTION_JWKS_PATH || OWN_FIRST_SEGMENTS.has(pathname.split("/")[1] ?? "");
 }
 
 function errorResponse(error: unknown): Response {

@@ -2,6 +2,7 @@ import type { UserPrincipal } from "../auth/principal";
 import { incompleteBody } from "../body";
 import type { ProxyConfig } from "../env";
 import { ApiError } from "../errors";
+import { ASSERTION_HEADER } from "./assertion";
 
 /** Identity headers the gateway sets on a forwarded request. */
 export const IDENTITY_HEADERS = {
@@ -18,11 +19,12 @@ export const SECRET_HEADER = "X-Gateway-Secret";
  * many servers (CGI-style environments: Rack, WSGI, PHP; nginx with underscores allowed)
  * also read `X_Clerk_User_Id` as `X-Clerk-User-Id`, so underscores count as dashes. The
  * whole `X-Clerk-` family goes, not only the three names set here: Clerk's own SDKs use
- * internal `x-clerk-auth-*` headers that must never come from a client either.
+ * internal `x-clerk-auth-*` headers that must never come from a client either. So does the
+ * `X-Gateway-` family (the shared secret, the signed assertion, and whatever comes next).
  */
 export function isReservedHeader(name: string): boolean {
   const normalized = name.toLowerCase().replaceAll("_", "-");
-  return normalized.startsWith("x-clerk-") || normalized === SECRET_HEADER.toLowerCase();
+  return normalized.startsWith("x-clerk-") || normalized.startsWith("x-gateway-");
 }
 
 /**
@@ -51,6 +53,37 @@ export function connectionNominated(connection: string | null): Set<string> {
  * able to choose the address the origin rate-limits, allow-lists or logs.
  */
 const CLIENT_ADDRESS_HEADERS = new Set(["x-forwarded-for", "forwarded", "x-real-ip", "true-client-ip"]);
+
+/**
+ * Headers some servers and frameworks take over the request line: the path (IIS's URL Rewrite,
+ * Symfony and Laminas read `X-Original-URL` / `X-Rewrite-URL`; others `X-Forwarded-Uri`,
+ * `-Path`, `-Prefix`), the method (Express's method-override, Rails, ASP.NET), the scheme,
+ * host or port. The gateway decided on the request line it saw (public or not, which rule
+ * applies, a safe method or a write), so an origin must never act on another one: none of
+ * them is passed on, on any path. `X-Forwarded-Host` and `-Proto` are set by the gateway below.
+ */
+const REQUEST_LINE_OVERRIDES = new Set([
+  "x-original-url",
+  "x-rewrite-url",
+  "x-original-uri",
+  "x-original-path",
+  "x-override-url",
+  "x-forwarded-uri",
+  "x-forwarded-path",
+  "x-forwarded-prefix",
+  "x-http-method-override",
+  "x-http-method",
+  "x-method-override",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-forwarded-scheme",
+  "x-forwarded-port",
+  "x-forwarded-server",
+  "x-forwarded-ssl",
+  "x-url-scheme",
+  "x-host",
+  "front-end-https",
+]);
 
 /**
  * The Cookie header without Clerk's session cookies (`__session` and the instance-suffixed
@@ -165,6 +198,7 @@ export function originRequestInit(
   url: URL,
   config: ProxyConfig,
   principal: UserPrincipal | undefined,
+  assertion?: string,
 ): { target: string; init: RequestInit; body: GuardedBody | null } {
   const headers = new Headers();
   const nominated = connectionNominated(request.headers.get("connection"));
@@ -178,7 +212,10 @@ export function originRequestInit(
       headers.append(name, value);
       continue;
     }
-    if (HOP_BY_HOP.has(name) || CLIENT_ADDRESS_HEADERS.has(name)) continue;
+    if (HOP_BY_HOP.has(name)) continue;
+    // CGI-style servers read `X_Forwarded_For` as `X-Forwarded-For` (see isReservedHeader).
+    const dashed = name.replaceAll("_", "-");
+    if (CLIENT_ADDRESS_HEADERS.has(dashed) || REQUEST_LINE_OVERRIDES.has(dashed)) continue;
     // Upgrade stays even when nominated (`Connection: upgrade`): the runtime reads it for WebSockets.
     if (nominated.has(name) && name !== "upgrade") continue;
     headers.append(name, value);
@@ -206,12 +243,13 @@ export function originRequestInit(
     if (orgId) headers.set(IDENTITY_HEADERS.orgId, orgId);
   }
   if (config.sharedSecret) headers.set(SECRET_HEADER, config.sharedSecret);
+  if (assertion) headers.set(ASSERTION_HEADER, assertion);
   const body =
     request.method !== "GET" && request.method !== "HEAD" && request.body !== null
       ? guardBody(request.body, declaredLength(request.headers))
       : null;
   return {
-    target: `${config.originUrl}${url.pathname}${url.search}`,
+    target: originTarget(config, url),
     init: {
       method: request.method,
       headers,
@@ -222,6 +260,9 @@ export function originRequestInit(
     body,
   };
 }
+
+/** The URL the origin is sent for a request to `url`: ORIGIN_URL (with its path) + the caller's path and query. */
+export const originTarget = (config: ProxyConfig, url: URL) => `${config.originUrl}${url.pathname}${url.search}`;
 
 /** Whether an `Accept-Encoding` value admits `encoding` (RFC 9110 §12.5.3; q=0 refuses). */
 export function accepts(acceptEncoding: string | null, encoding: string): boolean {

@@ -5,9 +5,15 @@
  * Matching works on path segments, never on raw string prefixes, so `/public` covers
  * `/public` and `/public/x` but not `/publicity`. The URL parser has already resolved
  * `.`/`..` and `%2e` segments (WHATWG), so `/public/../private` arrives as `/private`;
- * what an origin might still resolve differently (an encoded slash or backslash, a dot
- * segment hidden behind `;` parameters as in Tomcat's `..;`) is never treated as public:
- * such a path needs authentication like any other. Doubt fails closed.
+ * what an origin might still resolve differently is never treated as public, and such a
+ * path needs authentication like any other. Doubt fails closed:
+ * - an encoded slash, backslash or dot, a NUL, or bad percent-encoding;
+ * - a dot segment hidden behind `;` parameters (Tomcat's `..;`);
+ * - any `%25`: a second decoding (a proxy, a framework's router, a rewrite rule) turns
+ *   `%252e%252e` into `%2e%2e` and then into `..`;
+ * - a non-ASCII look-alike of `.`, `/` or `\` (fullwidth `．`, `／`, one-dot leader, division
+ *   slash…), which servers that normalise Unicode (NFKC, or best-fit mappings to ASCII)
+ *   read as the real character.
  */
 
 /** One setting entry or base path: `/seg(/seg)*`, unreserved characters only. */
@@ -26,13 +32,24 @@ export function parsePrefix(value: string): string[] | null {
 }
 
 /**
+ * Characters some server reads as `.`, `/` or `\` although they are not: NFKC maps most of
+ * them (checked below); these have no NFKC mapping but are mapped by best-fit code pages or
+ * look-alike folding (division and fraction slashes, set minus, ideographic full stops).
+ */
+const LOOK_ALIKES =
+  /[\u2044\u2215\u2216\u29f5\u29f8\u29f9\u3002\uff61\u2024\u2025\u2026\ufe52\uff0e\uff0f\uff3c\ufe68]/;
+
+const separatorsAndDots = (value: string) => value.replace(/[^/\\.]/g, "").length;
+
+/**
  * The request path as segments an origin would agree on, or null when some segment could
- * be read two ways (encoded `/`, `\` or `.`, a NUL, bad percent-encoding, a dot segment
- * behind `;` parameters). The leading empty segment is dropped; a trailing slash keeps an
- * empty last segment, which never matches a prefix segment on its own.
+ * be read two ways (see the module comment). The leading empty segment is dropped; a
+ * trailing slash keeps an empty last segment, which never matches a prefix segment on its own.
  */
 export function unambiguousSegments(pathname: string): string[] | null {
   if (!pathname.startsWith("/")) return null;
+  // A second decoding could make anything of what follows a `%25`.
+  if (/%25/i.test(pathname)) return null;
   const segments = pathname.split("/").slice(1);
   for (const segment of segments) {
     let decoded: string;
@@ -45,6 +62,11 @@ export function unambiguousSegments(pathname: string): string[] | null {
     const bare = decoded.split(";")[0] ?? "";
     if (bare === "." || bare === "..") return null;
     if (decoded !== segment && /%2e|%2f|%5c/i.test(segment)) return null;
+    // ASCII is read one way; beyond it, a look-alike of a separator or dot is doubt.
+    if (/[^\x20-\x7e]/.test(decoded)) {
+      if (LOOK_ALIKES.test(decoded)) return null;
+      if (separatorsAndDots(decoded.normalize("NFKC")) !== separatorsAndDots(decoded)) return null;
+    }
   }
   return segments;
 }

@@ -3,6 +3,8 @@ import { jwksStoreFor } from "../auth/jwks";
 import { waitUntilOf } from "../background";
 import { ClerkClient } from "../clerk/client";
 import type { AppEnv } from "../context";
+import { notFound } from "../errors";
+import { assertionKeys } from "../proxy/assertion";
 
 /**
  * `GET /v1/jwks`: Clerk's signing keys as the gateway holds them (isolate memory, then KV,
@@ -32,4 +34,18 @@ jwks.get("/", async (c) => {
     waitUntil: waitUntilOf(c),
   });
   return c.json({ keys }, 200, { "Cache-Control": JWKS_CACHE_CONTROL });
+});
+
+/**
+ * `GET /.well-known/gateway-jwks.json`: the public keys an origin behind the proxy verifies
+ * the gateway's `X-Gateway-Assertion` with (src/proxy/assertion.ts). Public, cached like
+ * Clerk's keys; a 404 naming the setting when the gateway signs no assertions.
+ */
+export const assertionJwks = new Hono<AppEnv>();
+
+assertionJwks.get("/", async (c) => {
+  const pems = c.var.config.proxy?.assertionKeys;
+  if (!pems) throw notFound("This gateway signs no origin assertions: set ORIGIN_ASSERTION_KEYS (proxy mode)");
+  const { published } = await assertionKeys(pems);
+  return c.json({ keys: published }, 200, { "Cache-Control": JWKS_CACHE_CONTROL });
 });

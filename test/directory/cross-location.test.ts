@@ -167,3 +167,47 @@ describe("the object is the authority: KV can lose everything", () => {
     expect(await storedRevocations(device.user_id)).toEqual([]);
   });
 });
+
+describe("a revoke racing uses of the same token at another location", () => {
+  it("B's uses overlapping A's revoke: none started after the bound is served, and once B refuses it never serves again", async () => {
+    const phone = await signIn("alice");
+    const laptop = await signIn("alice");
+    const token = await freshToken(phone.session_id);
+    await warmBoth(token);
+
+    const uses: Array<{ startedAt: number; status: number }> = [];
+    let stop = false;
+    // Two clients at B, as an attacker with the stolen token would drive them. The 10 ms pause is
+    // Miniflare's: the objects live in this test's own isolate, and back-to-back subrequests from
+    // it starve the object's calls (each one times out), which no deployment shares.
+    const hammer = async () => {
+      while (!stop) {
+        const startedAt = Date.now();
+        const response = await callB("/v1/me/sessions/active", { token });
+        uses.push({ startedAt, status: response.status });
+        await response.body?.cancel();
+        await sleep(10);
+      }
+    };
+    const clients = [hammer(), hammer()];
+    await sleep(150);
+    const revoke = await call(`/v1/me/sessions/${phone.session_id}/revoke`, { method: "POST", token: laptop.token });
+    expect(revoke.status).toBe(200);
+    const revokedAt = Date.now();
+    await sleep(BOUND_MS + 300);
+    stop = true;
+    await Promise.all(clients);
+
+    for (const use of uses) expect([200, 401]).toContain(use.status);
+    const late = uses.filter((use) => use.startedAt > revokedAt + BOUND_MS);
+    expect(late.length).toBeGreaterThan(0);
+    expect(late.every((use) => use.status === 401)).toBe(true);
+    const ordered = [...uses].sort((a, b) => a.startedAt - b.startedAt);
+    const firstRefused = ordered.findIndex((use) => use.status === 401);
+    expect(firstRefused).toBeGreaterThanOrEqual(0);
+    expect(ordered.slice(firstRefused).filter((use) => use.status === 200)).toEqual([]);
+    console.log(
+      `revoke-and-use race: ${uses.length} uses at B, last served ${Math.max(...uses.filter((u) => u.status === 200).map((u) => u.startedAt)) - revokedAt} ms after the revoke answered`,
+    );
+  });
+});

@@ -516,7 +516,7 @@ describe("GATEWAY_BASE_PATH and the gateway's own routes", () => {
   });
 
   it("a base path without an origin: the gateway under it, a 404 elsewhere", async () => {
-    const noOrigin = { ORIGIN_URL: "", PUBLIC_PATHS: "", ORIGIN_SHARED_SECRET: "" };
+    const noOrigin = { ORIGIN_URL: "", PUBLIC_PATHS: "", ORIGIN_SHARED_SECRET: "", ORIGIN_ASSERTION_KEYS: "" };
     expect((await sendWith(noOrigin, `${TEST_BASE_PATH}/healthz`)).status).toBe(200);
     const elsewhere = await sendWith(noOrigin, "/v1/me/sessions/active");
     expect(elsewhere.status).toBe(404);

@@ -3,6 +3,7 @@
  * `onConsoleLog`, test/global-setup.ts) and in workerd (test/support/secret-scan.setup.ts, which
  * scans every gateway response). Nothing here ever prints a secret: findings are secret *names*.
  */
+import { TEST_ASSERTION_NEXT_KEY, TEST_ASSERTION_SIGNING_KEY } from "../proxy/config.ts";
 import { TEST_SECRET_KEY, TEST_SERVICE_KEYS, TEST_WEBHOOK_SECRET } from "./config.ts";
 
 /**
@@ -31,6 +32,11 @@ const SECRETS: ReadonlyArray<{ name: string; forms: string[] }> = [
     name: "CLERK_WEBHOOK_SIGNING_SECRET",
     // The whole `whsec_…` value, and the base64 HMAC key after the prefix on its own.
     forms: [TEST_WEBHOOK_SECRET, TEST_WEBHOOK_SECRET.slice("whsec_".length)],
+  },
+  // ORIGIN_SHARED_SECRET is left out: the proxy tests' origin echoes what it received, the secret included.
+  {
+    name: "ORIGIN_ASSERTION_KEYS",
+    forms: [TEST_ASSERTION_SIGNING_KEY.d, TEST_ASSERTION_NEXT_KEY.d],
   },
 ];
 
