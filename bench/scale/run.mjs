@@ -50,6 +50,7 @@ export const SWEEP = [
   ["isolates ×4 (5 req/s each)", { reqPerIsolate: 5 }],
   ["1 log replica", { replicas: 1 }],
   ["3 log replicas", { replicas: 3 }],
+  ["no poll jitter", { pollJitter: 0 }],
   ["cache freshness 250 ms", { cacheTtlMs: 250 }],
   ['cache "bucket" keys, 500 ms', { cacheMode: "bucket" }],
   ["no page-load bursts (1 request each)", { burstMean: 1 }],
