@@ -13,9 +13,11 @@ import { bindContext, contextOf, type RequestContext, sleep } from "./context";
 import { ClerkApiError, Errors, errorResponse, toResponse } from "./errors";
 import { DropConnection, faultResponse, slowDelay, takeFault } from "./faults";
 import { randomHex } from "./ids";
+import { machineBySecretKey } from "./machines";
 import { admin } from "./routes/admin";
 import { bapi } from "./routes/bapi";
 import { dev } from "./routes/dev";
+import { machine } from "./routes/machine";
 import { origin } from "./routes/origin";
 import { getStore } from "./state";
 import { jwks } from "./tokens";
@@ -27,6 +29,9 @@ export const KNOWN_API_VERSIONS = ["2021-02-05", "2024-10-01", "2025-04-10", "20
 
 const app = new Hono();
 app.route("/v1", bapi);
+app.route("/v1", machine);
+// @clerk/backend calls the machine-auth endpoints without the version segment (skipApiVersionInUrl).
+app.route("/", machine);
 app.route("/__dev", dev);
 app.route("/__emulator", admin);
 app.route("/__origin", origin);
@@ -57,10 +62,27 @@ app.onError((err, c) => {
 
 type AuthResult = "ok" | "missing" | "invalid";
 
-function checkSecretKey(header: string | null, secretKey: string): AuthResult {
+/** Paths of the Backend API that Clerk also serves at the API root (machine auth). */
+const ROOT_BAPI = /^\/(api_keys|m2m_tokens|oauth_applications|machines)(\/|$)/;
+/** Where a machine secret key may stand in for the instance secret key. */
+const MACHINE_KEY_PATHS = /^(\/v1)?\/m2m_tokens(\/|$)/;
+
+export function isBapiPath(pathname: string): boolean {
+  return pathname === "/v1" || pathname.startsWith("/v1/") || ROOT_BAPI.test(pathname);
+}
+
+function checkSecretKey(header: string | null, rc: RequestContext, pathname: string): AuthResult {
   const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  if (!match) return "missing";
-  return match[1] === secretKey ? "ok" : "invalid";
+  if (!match?.[1]) return "missing";
+  if (match[1] === rc.config.secretKey) return "ok";
+  if (MACHINE_KEY_PATHS.test(pathname)) {
+    const found = machineBySecretKey(rc.store, match[1]);
+    if (found) {
+      rc.machineId = found.id;
+      return "ok";
+    }
+  }
+  return "invalid";
 }
 
 function apiVersionError(request: Request, url: URL): ClerkApiError | null {
@@ -94,7 +116,7 @@ async function routeBapi(
 }
 
 async function handleBapi(request: Request, url: URL, rc: RequestContext, env: Env, ctx: ExecutionContext) {
-  const auth = checkSecretKey(request.headers.get("authorization"), rc.config.secretKey);
+  const auth = checkSecretKey(request.headers.get("authorization"), rc, url.pathname);
   const bodyText = request.method === "GET" || request.method === "HEAD" ? "" : await request.clone().text();
   const call = recordCall({
     method: request.method,
@@ -177,7 +199,7 @@ export default {
     };
     bindContext(request, rc);
     const url = new URL(request.url);
-    const isBapi = url.pathname === "/v1" || url.pathname.startsWith("/v1/");
+    const isBapi = isBapiPath(url.pathname);
     // A DropConnection escapes on purpose: the caller's fetch() then fails like a reset connection.
     const response = isBapi ? await handleBapi(request, url, rc, env, ctx) : await app.fetch(request, env, ctx);
     return withTraceHeader(response, traceId);
