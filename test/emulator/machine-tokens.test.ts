@@ -6,7 +6,7 @@
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
 import { TEST_API_URL, TEST_ISSUER, TEST_PUBLISHABLE_KEY, TEST_SECRET_KEY } from "../support/config";
-import { emulatorCalls, SEED, webhookDeliveries } from "../support/emulator";
+import { emulatorCalls, machineTokens, mintOAuthAccessToken, SEED, webhookDeliveries } from "../support/emulator";
 import { useFreshWorld } from "../support/fresh-world";
 import { bapi, expectClerkError, expectDocumented, type Json, json } from "./support";
 
@@ -15,19 +15,11 @@ const alice = SEED.users.alice;
 
 useFreshWorld();
 
-async function mintOAuth(body: Json) {
-  const response = await fetch(`${TEST_API_URL}/__emulator/oauth_access_tokens`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  expect(response.status).toBe(200);
-  return json<{ id: string; token: string; token_format: string }>(response);
-}
+const mintOAuth = mintOAuthAccessToken;
 
 describe("seeded machine credentials", () => {
   it("are listed by /__emulator/machine_tokens with the values SEED exports", async () => {
-    const listed = await json<Json>(await fetch(`${TEST_API_URL}/__emulator/machine_tokens`));
+    const listed = await machineTokens();
     expect(listed).toMatchObject({
       api_keys: expect.arrayContaining([
         expect.objectContaining({ id: M.apiKeys.alice.id, secret: M.apiKeys.alice.secret }),

@@ -4,6 +4,7 @@
  */
 import { Hono } from "hono";
 import { calls, clearCalls } from "../calls";
+import { browserFor } from "../clients";
 import { contextOf } from "../context";
 import { Errors } from "../errors";
 import { addFault, clearFaults, listFaults, parseFaultSpec } from "../faults";
@@ -195,4 +196,15 @@ admin.post("/oauth_access_tokens", async (c) => {
   }
   const record = createOpaqueOAuthToken(rc.store, params);
   return c.json({ id: record.id, token: record.token, token_format: "opaque" });
+});
+
+/**
+ * A browser holding a client (seeded, BAPI- or dev-created, or FAPI's): `{client_id,
+ * client_cookie, dev_browser}`, the `__client` cookie value and a new dev browser
+ * (`__clerk_db_jwt`) bound to it, so a test can speak to the Frontend API as that browser.
+ */
+admin.post("/clients/:client_id/browser", async (c) => {
+  const browser = await browserFor(contextOf(c.req.raw), c.req.param("client_id"));
+  if (!browser) throw Errors.resourceNotFound("No session lives on that client.");
+  return c.json(browser);
 });
