@@ -1,4 +1,7 @@
-/** The log of every `/v1/*` request received, in order: lets tests count upstream calls. */
+/**
+ * The log of every Backend API and Frontend API request received, in order: lets tests count
+ * upstream calls (`api` tells the two apart) and assert what Clerk saw.
+ */
 
 export interface CallRecord {
   method: string;
@@ -19,6 +22,18 @@ export interface CallRecord {
   body: string | null;
   /** The fault mode applied to this request, if any. */
   fault: string | null;
+  /** `bapi` (secret-key API) or `fapi` (the browser's Frontend API, by host or `/__fapi`). */
+  api: "bapi" | "fapi";
+  /** FAPI: the `Clerk-Proxy-Url` header a proxy sent, else null. */
+  proxy_url: string | null;
+  /** FAPI: whether `Clerk-Secret-Key` was sent and right (`ok`/`invalid`), null when absent; never the key. */
+  proxy_secret_key: "ok" | "invalid" | null;
+  /** FAPI: the `Origin` header. */
+  origin: string | null;
+  /** FAPI: names (never values) of the cookies sent. */
+  cookies: string[] | null;
+  /** FAPI: `X-Forwarded-For`, as a proxy sets it. */
+  forwarded_for: string | null;
 }
 
 let log: CallRecord[] = [];

@@ -10,6 +10,8 @@ export interface RequestContext {
   /** Who caused the request, for the events' `event_attributes.http_request`. */
   clientIp: string;
   userAgent: string;
+  /** Set by the Backend API pipeline when a machine secret key (not the instance key) authenticated the request. */
+  machineId?: string;
   waitUntil(promise: Promise<unknown>): void;
 }
 

@@ -85,6 +85,56 @@ export const Errors = {
     }),
   badRequest: (longMessage: string) =>
     single(400, { code: "bad_request", message: "Bad request", long_message: longMessage }),
+  /** FAPI: a development instance's request without a dev browser (`__clerk_db_jwt`). */
+  devBrowserUnauthenticated: () =>
+    single(401, {
+      code: "dev_browser_unauthenticated",
+      message: "Unauthenticated",
+      long_message: "Browser unauthenticated",
+    }),
+  /** FAPI: no client, or the session is not signed in. */
+  signedOut: () => single(401, { code: "signed_out", message: "Signed out", long_message: "You are signed out" }),
+  formIdentifierNotFound: () =>
+    single(422, {
+      code: "form_identifier_not_found",
+      message: "Couldn't find your account.",
+      long_message: "Couldn't find your account.",
+      meta: { param_name: "identifier" },
+    }),
+  formPasswordIncorrect: () =>
+    single(422, {
+      code: "form_password_incorrect",
+      message: "Password is incorrect. Try again, or use another method.",
+      long_message: "Password is incorrect. Try again, or use another method.",
+      meta: { param_name: "password" },
+    }),
+  sessionExists: () =>
+    single(400, {
+      code: "session_exists",
+      message: "You're already signed in.",
+      long_message: "You're already signed in.",
+    }),
+  /** FAPI through a proxy: `Clerk-Proxy-Url` without `Clerk-Secret-Key`, or a wrong one. */
+  proxyMissingSecretKey: () =>
+    single(401, {
+      code: "proxy_request_missing_secret_key",
+      message: "Missing secret key",
+      long_message: "A proxied Frontend API request (Clerk-Proxy-Url) must carry the instance's Clerk-Secret-Key.",
+    }),
+  proxyInvalidSecretKey: () =>
+    single(401, {
+      code: "proxy_request_invalid_secret_key",
+      message: "Invalid secret key",
+      long_message: "The Clerk-Secret-Key of this proxied Frontend API request is not the instance's secret key.",
+    }),
+  /** FAPI's shared host (`frontend-api.clerk.dev`) without proxy headers names no instance. */
+  hostInvalid: () =>
+    single(400, {
+      code: "host_invalid",
+      message: "Invalid host",
+      long_message:
+        "The shared Frontend API host is only reachable through a proxy (Clerk-Proxy-Url and Clerk-Secret-Key).",
+    }),
   internal: (
     longMessage = "There was an internal error on our servers. We've been notified and are working on fixing it.",
   ) =>

@@ -37,6 +37,8 @@ export interface FaultSpec {
   times?: number;
   /** Apply after the request has committed its state change. */
   after?: boolean;
+  /** Which API the rule applies to: the Backend API (default) or the Frontend API (matched on its `/v1/…` path). */
+  api?: "bapi" | "fapi";
 }
 
 export interface FaultRule extends FaultSpec {
@@ -81,7 +83,7 @@ export function parseFaultSpec(body: unknown): FaultSpec {
     throw invalid("body", "The body must be a JSON object.");
   }
   const b = body as Record<string, unknown>;
-  const allowed = ["method", "path", "mode", "retry_after_seconds", "delay_ms", "times", "after"];
+  const allowed = ["method", "path", "mode", "retry_after_seconds", "delay_ms", "times", "after", "api"];
   for (const key of Object.keys(b)) if (!allowed.includes(key)) throw invalid(key, `${key} is not a fault option.`);
   if (typeof b.path !== "string" || !b.path.startsWith("/"))
     throw invalid("path", "path must be a string starting with /.");
@@ -104,6 +106,10 @@ export function parseFaultSpec(body: unknown): FaultSpec {
   if (b.after !== undefined && b.after !== null) {
     if (typeof b.after !== "boolean") throw invalid("after", "after must be a boolean.");
     spec.after = b.after;
+  }
+  if (b.api !== undefined && b.api !== null) {
+    if (b.api !== "bapi" && b.api !== "fapi") throw invalid("api", "api must be bapi or fapi.");
+    spec.api = b.api;
   }
   return spec;
 }
@@ -137,8 +143,9 @@ export function clearFaults(): void {
 }
 
 /** The first rule matching this request that still has uses left; consumes one use. */
-export function takeFault(method: string, path: string): FaultRule | null {
+export function takeFault(method: string, path: string, api: "bapi" | "fapi" = "bapi"): FaultRule | null {
   for (const rule of rules) {
+    if ((rule.api ?? "bapi") !== api) continue;
     if (rule.method && rule.method !== method.toUpperCase()) continue;
     if (!pathMatches(rule.path, path)) continue;
     if (rule.times !== undefined && rule.hits >= rule.times) continue;

@@ -7,6 +7,7 @@
  * offsets and turned into absolute times by `state.ts` when it (re)seeds.
  */
 import { seedId } from "./ids";
+import { SEED_MACHINE_TOKENS } from "./seed-machines";
 import type { DeviceInfo, SessionStatus } from "./types";
 
 export type { DeviceInfo } from "./types";
@@ -320,6 +321,9 @@ export const SEED_TEMPLATES: readonly JwtTemplateDef[] = [
   },
 ];
 
+/** Every user's password, for the Frontend API's password sign-in (not a secret: it opens only the emulator). */
+export const SEED_PASSWORD = "emulator-password-1";
+
 /** Refresh tokens of seeded sessions are fixed so tests can exercise `/refresh` without signing in. */
 export function seedRefreshToken(sessionKey: string): string {
   return `rt_seed_${sessionKey}`;
@@ -407,6 +411,10 @@ export const SEED = {
   users: refs.users,
   sessions: refs.sessions,
   templates: SEED_TEMPLATES.map((t) => t.name),
+  /** The password of every user (Frontend API password sign-in). */
+  password: SEED_PASSWORD,
+  /** API keys, machines, M2M and OAuth tokens: `SEED.machineTokens.apiKeys.alice.secret`, … */
+  machineTokens: SEED_MACHINE_TOKENS,
   /** A syntactically valid user ID that does not exist. */
   unknownUserId: seedId("user", "nobody"),
   /** A syntactically valid session ID that does not exist. */

@@ -78,15 +78,17 @@ export interface NewSessionOptions {
   device: DeviceInfo;
   azp: string;
   activeOrganizationId?: string | null;
+  /** The client to sign in on (a Frontend API sign-in); a brand-new client otherwise. */
+  clientId?: string;
 }
 
-/** Signs a user in on a brand-new client: a new active session. Emits `session.created`. */
+/** Signs a user in (on a brand-new client unless `clientId` names one): a new active session. Emits `session.created`. */
 export function createSession(rc: RequestContext, user: UserRecord, options: NewSessionOptions): SessionRecord {
   const now = Date.now();
   const session: SessionRecord = {
     id: randomId("sess"),
     user_id: user.id,
-    client_id: randomId("client"),
+    client_id: options.clientId ?? randomId("client"),
     status: "active",
     actor: null,
     last_active_organization_id: options.activeOrganizationId ?? null,

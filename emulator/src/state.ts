@@ -15,6 +15,7 @@ import {
   seedRefreshToken,
   type UserIdentity,
 } from "./seed";
+import { SEED_API_KEYS, SEED_M2M_TOKENS, SEED_MACHINES, SEED_OAUTH_TOKENS } from "./seed-machines";
 import type { SessionActivityJSON, SessionJSON } from "./types";
 
 const MINUTE_MS = 60_000;
@@ -43,10 +44,112 @@ export interface SessionRecord extends Omit<SessionJSON, "object"> {
   seq: number;
 }
 
+/** An API key (`ak_…` ID; the secret is what callers present). */
+export interface ApiKeyRecord {
+  id: string;
+  type: string;
+  subject: string;
+  name: string;
+  description: string | null;
+  claims: unknown;
+  scopes: string[];
+  secret: string;
+  revoked: boolean;
+  revocation_reason: string | null;
+  /** Expiry in ms, or null for never. */
+  expiration: number | null;
+  created_by: string | null;
+  last_used_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A machine (`mch_…`): holds a machine secret key and may be granted access to other machines. */
+export interface MachineRecord {
+  id: string;
+  name: string;
+  secret_key: string;
+  /** Machines this one may call (its M2M tokens' `scopes`). */
+  scoped_machine_ids: string[];
+  default_token_ttl: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** An opaque M2M token (`mt_…`); JWT-format ones are not stored, as in Clerk. */
+export interface M2MTokenRecord {
+  id: string;
+  subject: string;
+  token: string;
+  claims: unknown;
+  scopes: string[];
+  revoked: boolean;
+  revocation_reason: string | null;
+  expiration: number | null;
+  last_used_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** An opaque OAuth access token (`oat_…`) that Clerk as an identity provider issued to an OAuth app. */
+export interface OAuthTokenRecord {
+  id: string;
+  token: string;
+  client_id: string;
+  oauth_application_id: string;
+  subject: string;
+  scopes: string[];
+  revoked: boolean;
+  revocation_reason: string | null;
+  expiration: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A Frontend API client: the browser a session lives on. */
+export interface ClientRecord {
+  id: string;
+  /** Sessions of this client, oldest first; sessions of the store with this `client_id`. */
+  last_active_session_id: string | null;
+  sign_in_id: string | null;
+  /** Rotates on every response that sets the `__client` cookie. */
+  rotating_token: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A sign-in attempt (`sia_…`) of a client. */
+export interface SignInRecord {
+  id: string;
+  client_id: string;
+  user_id: string | null;
+  identifier: string | null;
+  status: "needs_identifier" | "needs_first_factor" | "complete";
+  created_session_id: string | null;
+  first_factor_failed_attempts: number;
+  created_at: number;
+  abandon_at: number;
+}
+
+/** A development instance's dev browser (`__clerk_db_jwt`), bound to at most one client. */
+export interface DevBrowserRecord {
+  id: string;
+  client_id: string | null;
+}
+
 export class Store {
   readonly users = new Map<string, UserRecord>();
   readonly sessions = new Map<string, SessionRecord>();
   readonly templates = new Map<string, JwtTemplateDef>();
+  readonly apiKeys = new Map<string, ApiKeyRecord>();
+  readonly machines = new Map<string, MachineRecord>();
+  readonly m2mTokens = new Map<string, M2MTokenRecord>();
+  readonly oauthTokens = new Map<string, OAuthTokenRecord>();
+  readonly clients = new Map<string, ClientRecord>();
+  readonly signIns = new Map<string, SignInRecord>();
+  readonly devBrowsers = new Map<string, DevBrowserRecord>();
+  /** Handshake nonces → the Set-Cookie directives `GET /v1/clients/handshake_payload` hands out once. */
+  readonly handshakeNonces = new Map<string, string[]>();
   private seqCounter = 0;
 
   nextSeq(): number {
@@ -114,7 +217,79 @@ function seedStore(now: number, defaultAzp: string): Store {
     if (s.status === "abandoned") record.abandon_at = Math.min(record.abandon_at, record.updated_at);
     store.sessions.set(record.id, record);
   }
+  seedMachineCredentials(store, now);
   return store;
+}
+
+/** Clerk's default lifetime of an M2M token without `seconds_until_expiration`. */
+export const M2M_DEFAULT_TTL_SECONDS = 3600;
+
+function seedMachineCredentials(store: Store, now: number): void {
+  const created = now - 30 * DAY_MS;
+  for (const k of SEED_API_KEYS) {
+    store.apiKeys.set(k.id, {
+      id: k.id,
+      type: "api_key",
+      subject: k.subject,
+      name: k.name,
+      description: null,
+      claims: k.claims,
+      scopes: [...k.scopes],
+      secret: k.secret,
+      revoked: k.revoked,
+      revocation_reason: k.revoked ? "Revoked by user" : null,
+      expiration: null,
+      created_by: k.created_by,
+      last_used_at: null,
+      created_at: created,
+      updated_at: k.revoked ? now - DAY_MS : created,
+    });
+  }
+  const machineIds = new Map(SEED_MACHINES.map((m) => [m.key, m.id]));
+  for (const m of SEED_MACHINES) {
+    store.machines.set(m.id, {
+      id: m.id,
+      name: m.name,
+      secret_key: m.secret_key,
+      scoped_machine_ids: m.scoped_machine_keys.map((key) => machineIds.get(key) ?? key),
+      default_token_ttl: M2M_DEFAULT_TTL_SECONDS,
+      created_at: created,
+      updated_at: created,
+    });
+  }
+  for (const t of SEED_M2M_TOKENS) {
+    const machine = store.machines.get(machineIds.get(t.machine_key) ?? "");
+    if (!machine) continue;
+    store.m2mTokens.set(t.id, {
+      id: t.id,
+      subject: machine.id,
+      token: t.token,
+      claims: t.claims,
+      scopes: [...machine.scoped_machine_ids],
+      revoked: false,
+      revocation_reason: null,
+      // Seeded tokens outlive any test run.
+      expiration: now + 365 * DAY_MS,
+      last_used_at: null,
+      created_at: now - MINUTE_MS,
+      updated_at: now - MINUTE_MS,
+    });
+  }
+  for (const t of SEED_OAUTH_TOKENS) {
+    store.oauthTokens.set(t.id, {
+      id: t.id,
+      token: t.token,
+      client_id: t.client_id,
+      oauth_application_id: t.oauth_application_id,
+      subject: t.subject,
+      scopes: [...t.scopes],
+      revoked: false,
+      revocation_reason: null,
+      expiration: now + 365 * DAY_MS,
+      created_at: now - MINUTE_MS,
+      updated_at: now - MINUTE_MS,
+    });
+  }
 }
 
 let current: { store: Store } | undefined;

@@ -48,7 +48,7 @@ export function userJSON(u: UserRecord): UserJSON {
     phone_numbers: [],
     web3_wallets: [],
     passkeys: [],
-    password_enabled: false,
+    password_enabled: true,
     two_factor_enabled: false,
     totp_enabled: false,
     backup_code_enabled: false,

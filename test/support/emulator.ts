@@ -38,6 +38,8 @@ export async function resetEmulator(): Promise<void> {
 
 export interface CallFilter {
   method?: string;
+  /** `bapi` (the secret-key API) or `fapi` (the Frontend API a browser or proxy calls). */
+  api?: CallRecord["api"];
   /** Exact path, a fault-style pattern (`/v1/sessions/*\/revoke`), or a RegExp. */
   path?: string | RegExp;
 }
@@ -45,12 +47,13 @@ export interface CallFilter {
 function matches(call: CallRecord, filter: CallFilter | undefined): boolean {
   if (!filter) return true;
   if (filter.method && call.method !== filter.method.toUpperCase()) return false;
+  if (filter.api && call.api !== filter.api) return false;
   if (filter.path instanceof RegExp) return filter.path.test(call.path);
   if (typeof filter.path === "string") return pathMatches(filter.path, call.path);
   return true;
 }
 
-/** The `/v1` requests the emulator received (i.e. calls that reached "Clerk"), oldest first. */
+/** The Backend and Frontend API requests the emulator received (calls that reached "Clerk"), oldest first. */
 export async function emulatorCalls(filter?: CallFilter): Promise<CallRecord[]> {
   const { calls } = await request<{ calls: CallRecord[] }>("GET", "/__emulator/calls");
   return calls.filter((c) => matches(c, filter));
@@ -174,4 +177,44 @@ export async function expiredToken(sessionId: string, secondsAgo = 120): Promise
   const now = Math.floor(Date.now() / 1000);
   const exp = now - secondsAgo;
   return tokenWith(sessionId, { exp, iat: exp - 60, nbf: exp - 70 });
+}
+
+export interface ClerkBrowser {
+  client_id: string;
+  /** The `__client` cookie value of the client (what a production browser sends the FAPI). */
+  client_cookie: string;
+  /** A new dev browser bound to the client: `__clerk_db_jwt` (what a development instance's browser sends). */
+  dev_browser: string;
+}
+
+/** A browser holding a client (e.g. `SEED.sessions.aliceDesktop.client_id`), to speak to the Frontend API as it. */
+export async function clerkBrowser(clientId: string): Promise<ClerkBrowser> {
+  return request<ClerkBrowser>("POST", `/__emulator/clients/${clientId}/browser`);
+}
+
+export interface MintOAuthTokenOptions {
+  user_id: string;
+  token_format?: "opaque" | "jwt";
+  scopes?: string[];
+  client_id?: string;
+  oauth_application_id?: string;
+  audience?: string | string[];
+  expires_in_seconds?: number;
+}
+
+/** An OAuth access token Clerk would have issued through its OAuth flow (opaque `oat_…` or an `at+jwt` JWT). */
+export async function mintOAuthAccessToken(options: MintOAuthTokenOptions) {
+  return request<{ id: string; token: string; token_format: "opaque" | "jwt" }>(
+    "POST",
+    "/__emulator/oauth_access_tokens",
+    options,
+  );
+}
+
+/** Every machine credential the emulator holds, secrets included (the seeded ones are in `SEED.machineTokens`). */
+export async function machineTokens() {
+  return request<{ api_keys: unknown[]; machines: unknown[]; m2m_tokens: unknown[]; oauth_access_tokens: unknown[] }>(
+    "GET",
+    "/__emulator/machine_tokens",
+  );
 }

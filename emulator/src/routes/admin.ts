@@ -4,10 +4,12 @@
  */
 import { Hono } from "hono";
 import { calls, clearCalls } from "../calls";
+import { browserFor } from "../clients";
 import { contextOf } from "../context";
 import { Errors } from "../errors";
 import { addFault, clearFaults, listFaults, parseFaultSpec } from "../faults";
 import { randomId } from "../ids";
+import { apiKeyJSON, createJwtOAuthToken, createOpaqueOAuthToken, m2mTokenJSON, oauthTokenJSON } from "../machines";
 import { type JsonObject, readJsonObject } from "../params";
 import { findSessions, sessionJSON, setSessionStatus } from "../sessions";
 import { reseed } from "../state";
@@ -136,4 +138,73 @@ admin.post("/sign", async (c) => {
     throw Errors.formParamInvalid("signature", "signature must be valid, none or invalid.");
   }
   return c.json({ jwt: await signRaw(rc.config, header, claims, signature as SignatureMode) });
+});
+
+/** Every machine credential with its secret, for tests and the startup banner. */
+admin.get("/machine_tokens", (c) => {
+  const { store } = contextOf(c.req.raw);
+  return c.json({
+    api_keys: [...store.apiKeys.values()].map((k) => apiKeyJSON(k, true)),
+    machines: [...store.machines.values()].map((m) => ({
+      object: "machine",
+      id: m.id,
+      name: m.name,
+      secret_key: m.secret_key,
+      scoped_machine_ids: [...m.scoped_machine_ids],
+    })),
+    m2m_tokens: [...store.m2mTokens.values()].map((t) => m2mTokenJSON(t, true)),
+    oauth_access_tokens: [...store.oauthTokens.values()].map((t) => ({ ...oauthTokenJSON(t), token: t.token })),
+  });
+});
+
+/**
+ * Mints an OAuth access token for a user, standing in for Clerk's OAuth flow (authorize →
+ * consent → token): `{"user_id", "token_format"?: "opaque"|"jwt", "scopes"?, "client_id"?,
+ * "oauth_application_id"?, "audience"?, "expires_in_seconds"?}` → `{"id","token","token_format"}`.
+ */
+admin.post("/oauth_access_tokens", async (c) => {
+  const rc = contextOf(c.req.raw);
+  const body = await readJsonObject(c.req.raw);
+  const userId = body.user_id;
+  if (typeof userId !== "string") throw Errors.formParamMissing("user_id");
+  const user = rc.store.users.get(userId);
+  if (!user) throw Errors.resourceNotFound(`No user was found with id ${userId}`);
+  const format = body.token_format ?? "opaque";
+  if (format !== "opaque" && format !== "jwt")
+    throw Errors.formParamInvalid("token_format", "token_format must be opaque or jwt.");
+  const scopes = body.scopes ?? ["profile", "email"];
+  if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== "string")) {
+    throw Errors.formParamInvalid("scopes", "scopes must be an array of strings.");
+  }
+  const audience = body.audience;
+  const expires = body.expires_in_seconds ?? 86_400;
+  if (typeof expires !== "number" || !Number.isInteger(expires)) {
+    throw Errors.formParamInvalid("expires_in_seconds", "expires_in_seconds must be an integer.");
+  }
+  const params = {
+    user,
+    clientId: typeof body.client_id === "string" ? body.client_id : "seed_oauth_client_dashboard",
+    oauthApplicationId:
+      typeof body.oauth_application_id === "string" ? body.oauth_application_id : "oa_dashboard000000000000000000000",
+    scopes: scopes as string[],
+    expiresInSeconds: expires,
+    audience: typeof audience === "string" ? [audience] : Array.isArray(audience) ? (audience as string[]) : null,
+  };
+  if (format === "jwt") {
+    const { id, jwt } = await createJwtOAuthToken(rc.config, params);
+    return c.json({ id, token: jwt, token_format: "jwt" });
+  }
+  const record = createOpaqueOAuthToken(rc.store, params);
+  return c.json({ id: record.id, token: record.token, token_format: "opaque" });
+});
+
+/**
+ * A browser holding a client (seeded, BAPI- or dev-created, or FAPI's): `{client_id,
+ * client_cookie, dev_browser}`, the `__client` cookie value and a new dev browser
+ * (`__clerk_db_jwt`) bound to it, so a test can speak to the Frontend API as that browser.
+ */
+admin.post("/clients/:client_id/browser", async (c) => {
+  const browser = await browserFor(contextOf(c.req.raw), c.req.param("client_id"));
+  if (!browser) throw Errors.resourceNotFound("No session lives on that client.");
+  return c.json(browser);
 });

@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import { contextOf } from "../context";
 import { Errors } from "../errors";
+import { takeHandshakePayload } from "../handshake";
 import {
   expiresInSeconds,
   optionalString,
@@ -149,4 +150,17 @@ bapi.get("/users/:user_id", (c) => {
   const user = store.users.get(c.req.param("user_id"));
   if (!user) throw Errors.resourceNotFound();
   return c.json(userJSON(user));
+});
+
+/**
+ * `GET /v1/clients/handshake_payload?nonce=`: the Set-Cookie directives a handshake redirect's
+ * `__clerk_handshake_nonce` stands for, once (@clerk/backend `clients.getHandshakePayload`).
+ */
+bapi.get("/clients/handshake_payload", (c) => {
+  const rc = contextOf(c.req.raw);
+  const nonce = new URL(c.req.url).searchParams.get("nonce");
+  if (!nonce) throw Errors.formParamMissing("nonce");
+  const directives = takeHandshakePayload(rc, nonce);
+  if (!directives) throw Errors.resourceNotFound("Handshake payload not found");
+  return c.json({ directives });
 });
