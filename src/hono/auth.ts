@@ -124,7 +124,7 @@ export const requireAuth = (options: RequireAuthOptions = {}): MiddlewareHandler
       const reason = auth.debug().reason;
       if (reason === "directory_unavailable") return respond(c, sessionUnconfirmable());
       if (reason === "cross_site_cookie_write") return respond(c, crossSiteCookieWrite());
-      return respond(c, reason === "rate_limited" ? tooManyFailures() : refusal(reason));
+      return respond(c, reason === "rate_limited" ? tooManyFailures() : refusal(reason, "app"));
     }
     const needs: CheckAuthorizationParams = {};
     if (options.role !== undefined) needs.role = options.role;
