@@ -1,17 +1,20 @@
 import { type Context, type ExecutionContext, Hono } from "hono";
 import { basePath } from "hono/route";
 import { createApp } from "../app";
-import { ApiError, internalError } from "../errors";
+import { ApiError, internalError, notFound } from "../errors";
 import { type GatewayOptions, gatewayEnv } from "./bindings";
 
 export type SessionGatewayOptions = GatewayOptions & {
   /**
    * The gateway's OpenAPI document (`import openapi from "clerk-session-gateway/openapi"`),
    * served at `<prefix>/openapi.json` with the mount as its server, so its paths resolve
-   * under the prefix. Without it that path answers 404, as the standalone Worker does without assets.
+   * under the prefix. Without it that path answers 404 in Clerk's envelope, saying how to pass it.
    */
   openapi?: { servers?: unknown } & Record<string, unknown>;
 };
+
+const OPENAPI_NOT_PASSED =
+  'This mounted gateway serves no OpenAPI document: pass it in, sessionGateway({ openapi }) with `import openapi from "clerk-session-gateway/openapi"`, and it is served here with this mount as its server';
 
 /**
  * The gateway's ten operations and its webhook as a sub-app: `app.route("/clerk", sessionGateway())`.
@@ -27,8 +30,13 @@ export function sessionGateway(options: SessionGatewayOptions = {}) {
     const prefix = mountPrefix(c);
     const url = new URL(c.req.url);
     const path = url.pathname.slice(prefix.length) || "/";
-    if (options.openapi && path === "/openapi.json" && c.req.method === "GET") {
-      return c.json({ ...options.openapi, servers: [{ url: prefix || "/", description: "This gateway" }] });
+    if (path === "/openapi.json" && c.req.method === "GET") {
+      if (options.openapi) {
+        return c.json({ ...options.openapi, servers: [{ url: prefix || "/", description: "This gateway" }] });
+      }
+      // Not the standalone Worker's "[assets] in wrangler.toml": a mounted gateway serves only the document it is given.
+      const missing = notFound(OPENAPI_NOT_PASSED);
+      return c.json(missing.toEnvelope(), 404, { "Cache-Control": "private, no-store" });
     }
     let env: ReturnType<typeof gatewayEnv>;
     try {
