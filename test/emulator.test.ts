@@ -951,6 +951,27 @@ describe("development endpoints (/__dev)", () => {
     });
   });
 
+  it("gives each sign-in that names no device one of its own: never a seeded device, never an earlier sign-in's", async () => {
+    const deviceOf = async (sessionId: string) => {
+      const { users } = await json<{ users: Array<{ sessions: Array<{ id: string; device: string }> }> }>(
+        await fetch(`${BASE}/__dev/users`),
+      );
+      return users.flatMap((u) => u.sessions).find((s) => s.id === sessionId)?.device;
+    };
+    const seeded = new Set(await Promise.all(Object.values(S).map((s) => deviceOf(s.id))));
+    const seen: string[] = [];
+    // More sign-ins than there are stand-in devices: the second round is told apart too.
+    for (let i = 0; i < 10; i++) {
+      const device = await deviceOf((await signIn("alice")).session_id);
+      expect(device).toBeDefined();
+      expect(seeded.has(device), `${device} is a seeded device`).toBe(false);
+      expect(seen, `${device} repeats an earlier sign-in`).not.toContain(device);
+      seen.push(device as string);
+    }
+    expect(seen[0]).toBe("Chrome 142.0.0.0 · Linux · Lisbon, PT");
+    expect(seen[8]).toBe("Chrome 143.0.0.0 · Linux · Lisbon, PT");
+  });
+
   it("answers 404 for an unknown user and 422 without an identifier", async () => {
     const unknown = await fetch(`${BASE}/__dev/sign_in`, {
       method: "POST",

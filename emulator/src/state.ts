@@ -48,6 +48,8 @@ export class Store {
   readonly sessions = new Map<string, SessionRecord>();
   readonly templates = new Map<string, JwtTemplateDef>();
   private seqCounter = 0;
+  /** Dev sign-ins so far that named no device: each gets the next stand-in device (routes/dev.ts). */
+  devSignIns = 0;
 
   nextSeq(): number {
     this.seqCounter += 1;
