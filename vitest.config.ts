@@ -1,9 +1,10 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { exampleProject } from "./examples/hono-app/test/project.ts";
-import { RATE_LIMITS } from "./src/rate-limit.ts";
+import { RATE_LIMITS } from "./src/limits.ts";
 import { proxyProject } from "./test/proxy/project.ts";
 import { emulatorBindings, gatewayBindings } from "./test/support/config.ts";
+import { withoutDanglingSourcemaps } from "./test/support/dangling-sourcemaps.mjs";
 import { findSecrets, LEAK_MARKER, leakFindings } from "./test/support/secret-scan.ts";
 
 const compatibilityDate = "2026-10-01";
@@ -93,6 +94,7 @@ const gatewayProject = {
     exclude: ["**/node_modules/**", "test/**/*.proxy.test.ts"],
   },
   plugins: [
+    withoutDanglingSourcemaps(),
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {

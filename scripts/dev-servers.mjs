@@ -80,9 +80,10 @@ export async function assertPortsFree({ gatewayPort, emulatorPort }) {
  * @param {{ gatewayPort: number, emulatorPort: number, gatewayHost?: string,
  *           onOutput?: (name: string, line: string, stream: "stdout" | "stderr") => void,
  *           onExit?: (name: string, code: number | null) => void, timeoutMs?: number,
- *           gatewayLogLevel?: "warn" | "log" | "info", signal?: AbortSignal }} options
+ *           gatewayLogLevel?: "warn" | "log" | "info", signal?: AbortSignal, signingKey?: string }} options
  * `signal` cancels a start under way (Ctrl-C while wrangler is still starting): whatever was
- * started is stopped before the returned promise rejects.
+ * started is stopped before the returned promise rejects. `signingKey` (an RSA private JWK, as
+ * JSON: scripts/dev-signing-key.mjs) is the emulator's key; without it the emulator makes one.
  */
 export async function startDevServers(options) {
   const { gatewayPort, emulatorPort, onOutput = () => {}, onExit = () => {}, timeoutMs = 60_000 } = options;
@@ -95,8 +96,8 @@ export async function startDevServers(options) {
   const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
   const children = [];
   let stopping = false;
-  // The emulator reseeds on every start (same ids, new signing key), so the gateway's KV starts
-  // empty too: no revocation marker, cached list or JWKS from a previous run may outlive it.
+  // The emulator reseeds on every start (same ids), so the gateway's KV starts empty too: no
+  // revocation marker or cached list from a previous run may outlive it.
   const state = mkdtempSync(join(tmpdir(), "gateway-dev-state-"));
 
   const run = (name, args) => {
@@ -155,6 +156,7 @@ export async function startDevServers(options) {
     `WEBHOOK_URL:http://${HOST}:${gatewayPort}/webhooks/clerk`,
     "--var",
     `DEFAULT_AZP:http://localhost:${gatewayPort}`,
+    ...(options.signingKey ? ["--var", `SIGNING_KEY:${options.signingKey}`] : []),
     "--log-level",
     "warn",
   ]);

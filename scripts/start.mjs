@@ -5,7 +5,9 @@
  * then one readable line per request the gateway serves.
  * GATEWAY_PORT / EMULATOR_PORT move them; Ctrl-C stops both.
  */
+import { relative } from "node:path";
 import { PortBusyError, startDevServers } from "./dev-servers.mjs";
+import { devSigningKey } from "./dev-signing-key.mjs";
 import { formatLogLine } from "./log-lines.mjs";
 
 /** @param {string} name @param {number} fallback */
@@ -27,6 +29,12 @@ if (gatewayPort === emulatorPort) {
   process.exit(2);
 }
 const gatewayUrl = `http://localhost:${gatewayPort}`;
+// The emulator's signing key, kept across starts (scripts/dev-signing-key.mjs).
+const signingKey = devSigningKey(process.env.EMULATOR_SIGNING_KEY_FILE || undefined);
+const inCheckout = relative(process.cwd(), signingKey.file);
+const keyFile = inCheckout && !inCheckout.startsWith("..") ? inCheckout : signingKey.file;
+if (signingKey.replaced)
+  console.error(`npm start: ${keyFile} was ${signingKey.replaced}; replaced with a new dev key.`);
 
 let servers;
 let starting;
@@ -65,6 +73,7 @@ try {
     gatewayPort,
     emulatorPort,
     gatewayLogLevel: "log",
+    signingKey: signingKey.jwk,
     signal: cancelStart.signal,
     onOutput: show,
     onExit: (name, code) => {
@@ -118,6 +127,8 @@ ${lines.join("\n") || "    (could not list them)"}
 
   Tokens live 60 s, as Clerk's do: run the first command again for a fresh one.
   Every start is a fresh Clerk: the emulator reseeds and the gateway's local KV starts empty.
+  Its signing key stays (${keyFile}${signingKey.created ? ", created now" : ""}): Workers of your
+  own keep verifying its tokens across restarts. Delete the file for a new key (and kid).
   Service calls use the dev key from emulator/gateway.dev.vars (GATEWAY_API_KEYS).
   Each request the gateway serves is logged below. Ctrl-C stops both workers.
 `);

@@ -361,7 +361,7 @@ export interface PlatformBindings {
    */
   SESSION_DIRECTORY?: DurableObjectNamespace<SessionDirectory>;
   /**
-   * Rate Limiting bindings (wrangler.toml `[[ratelimits]]`, numbers in src/rate-limit.ts).
+   * Rate Limiting bindings (wrangler.toml `[[ratelimits]]`, numbers in src/limits.ts).
    * Optional: an absent binding means no limit of that kind.
    */
   /** Revoke, refresh and token minting, per user. */

@@ -46,6 +46,8 @@ describe("401s say what the caller can act on", () => {
     const error = await refused({});
     expect(error.meta).toEqual({ reason: "credential_missing" });
     expect(error.long_message).toContain("Authorization: Bearer");
+    // The gateway's routes take service keys too, so it names them (an app's own routes do not: test/hono).
+    expect(error.long_message).toContain("GATEWAY_API_KEYS");
   });
 
   it("an Authorization header that is not Bearer", async () => {

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import devVarsExample from "../.dev.vars.example?raw";
+import exampleWranglerToml from "../examples/hono-app/wrangler.toml?raw";
 import readme from "../README.md?raw";
 import { createApp } from "../src/app";
 import { type Bindings, SETTINGS, type SettingName } from "../src/env";
@@ -212,5 +213,21 @@ describe("one settings table: src/env.ts SETTINGS", () => {
         expect(String((error as Error).message), name).toContain(name);
       }
     }
+  });
+});
+
+describe("deployed, the log lines are kept and queryable (Workers Logs)", () => {
+  /** The keys of one `[table]` of a wrangler.toml, up to the next table. */
+  const table = (toml: string, name: string) => {
+    const start = toml.search(new RegExp(`^\\[${name}\\]$`, "m"));
+    if (start < 0) return undefined;
+    const end = toml.indexOf("\n[", start + 1);
+    const body = toml.slice(start, end < 0 ? undefined : end);
+    return Object.fromEntries([...body.matchAll(/^(\w+)\s*=\s*(\S+)/gm)].map((m) => [m[1], m[2]]));
+  };
+
+  it("wrangler.toml and the example app's enable [observability], every request sampled", () => {
+    expect(table(wranglerToml, "observability")).toEqual({ enabled: "true", head_sampling_rate: "1" });
+    expect(table(exampleWranglerToml, "observability")).toMatchObject({ enabled: "true" });
   });
 });

@@ -3,9 +3,11 @@
  * Clerk's OpenAPI schemas), tokens, refresh rules, webhooks, faults, dev and admin endpoints,
  * and the official @clerk/backend SDK talking to it directly.
  */
-import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
+import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
+import { DEV_DEFAULTS, loadConfig } from "../emulator/src/config";
+import { jwks, signSessionToken } from "../emulator/src/tokens";
 import {
   EMULATOR_INSTANCE_ID,
   TEST_API_URL,
@@ -19,6 +21,7 @@ import {
   clerkSession,
   clerkSessions,
   emulatorCalls,
+  emulatorKid,
   expiredToken,
   freshToken,
   listFaults,
@@ -214,14 +217,17 @@ describe("secret key authentication", () => {
 });
 
 describe("GET /v1/jwks", () => {
-  it("serves the instance's RSA key with kid = instance ID", async () => {
+  it("serves the instance's RSA key, its kid the instance ID and the start of the key's thumbprint", async () => {
     const response = await bapi("GET", "/v1/jwks");
     expect(response.status).toBe(200);
     const body = await json<{ keys: Json[] }>(response);
     expectValid(validateResponse("bapi", "GET", "/v1/jwks", 200, body));
     expect(body.keys).toHaveLength(1);
     expect(Object.keys(body.keys[0] ?? {})).toEqual(["use", "kty", "kid", "alg", "n", "e"]);
-    expect(body.keys[0]).toMatchObject({ use: "sig", kty: "RSA", kid: EMULATOR_INSTANCE_ID, alg: "RS256", e: "AQAB" });
+    expect(body.keys[0]).toMatchObject({ use: "sig", kty: "RSA", kid: await emulatorKid(), alg: "RS256", e: "AQAB" });
+    const { n, e } = body.keys[0] as { n: string; e: string };
+    const thumbprint = await calculateJwkThumbprint({ kty: "RSA", n, e }, "sha256");
+    expect(body.keys[0]?.kid).toBe(`${EMULATOR_INSTANCE_ID}_${thumbprint.slice(0, 12)}`);
     // 2048-bit modulus: 256 bytes, 342 base64url characters.
     expect(body.keys[0]?.n).toHaveLength(342);
     const wellKnown = await json(await fetch(`${TEST_ISSUER}/.well-known/jwks.json`));
@@ -229,6 +235,51 @@ describe("GET /v1/jwks", () => {
   });
 });
 
+describe("the signing key: SIGNING_KEY when given (npm start's persisted dev key), its kid derived from it", () => {
+  const rsaJwk = async () => {
+    const pair = (await crypto.subtle.generateKey(
+      { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+      true,
+      ["sign", "verify"],
+    )) as CryptoKeyPair;
+    return (await crypto.subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey & { n: string; e: string };
+  };
+  const configWith = (key: unknown) => loadConfig({ SIGNING_KEY: typeof key === "string" ? key : JSON.stringify(key) });
+
+  it("signs with the given key across restarts (a new config, the same key): same n, same kid, tokens verify", async () => {
+    const key = await rsaJwk();
+    const first = await jwks(configWith(key));
+    expect(first.keys[0]?.n).toBe(key.n);
+    const thumbprint = await calculateJwkThumbprint({ kty: "RSA", n: key.n, e: key.e }, "sha256");
+    expect(first.keys[0]?.kid).toBe(`${DEV_DEFAULTS.INSTANCE_ID}_${thumbprint.slice(0, 12)}`);
+    const restarted = configWith(key);
+    expect(await jwks(restarted)).toEqual(first);
+    const session = {
+      ...(await clerkSession(S.aliceDesktop.id)),
+      refresh_token: "",
+      azp: "",
+      first_factor_at: Date.now(),
+      seq: 0,
+    };
+    const token = await signSessionToken(restarted, session, { azp: null });
+    const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(first as JSONWebKeySet));
+    expect(protectedHeader.kid).toBe(first.keys[0]?.kid);
+    expect(payload.sid).toBe(S.aliceDesktop.id);
+  });
+
+  it("another key is another kid: a verifier that cached the old JWKS fetches the new key instead of failing its signature", async () => {
+    const [a, b] = [await jwks(configWith(await rsaJwk())), await jwks(configWith(await rsaJwk()))];
+    expect(a.keys[0]?.kid).not.toBe(b.keys[0]?.kid);
+    expect(a.keys[0]?.kid.startsWith(`${DEV_DEFAULTS.INSTANCE_ID}_`)).toBe(true);
+  });
+
+  it("refuses a SIGNING_KEY that is not an RSA private JWK, naming it", async () => {
+    const { d: _d, ...publicOnly } = await rsaJwk();
+    for (const bad of ["not json", { kty: "EC", crv: "P-256" }, publicOnly]) {
+      expect(() => configWith(bad)).toThrow(/SIGNING_KEY/);
+    }
+  });
+});
 describe("GET /v1/sessions", () => {
   it("lists a user's sessions newest first as a bare array of Sessions", async () => {
     const response = await bapi("GET", `/v1/sessions?user_id=${alice.id}`);
@@ -400,7 +451,7 @@ describe("POST /v1/sessions/{id}/tokens", () => {
     expectValid(validateResponse("bapi", "POST", `/v1/sessions/${S.aliceDesktop.id}/tokens`, 200, body));
     expectValid(validateBapi("Token", body));
     const { payload, header } = await verifySessionToken(body.jwt);
-    expect(header).toEqual({ alg: "RS256", kid: EMULATOR_INSTANCE_ID, typ: "JWT", cat: SESSION_CAT });
+    expect(header).toEqual({ alg: "RS256", kid: await emulatorKid(), typ: "JWT", cat: SESSION_CAT });
     expect(Object.keys(payload).sort()).toEqual(
       ["azp", "exp", "fva", "iat", "iss", "jti", "nbf", "pla", "sid", "sts", "sub", "v"].sort(),
     );
@@ -471,7 +522,7 @@ describe("POST /v1/sessions/{id}/tokens/{template_name}", () => {
     );
     expectValid(validateResponse("bapi", "POST", `/v1/sessions/${S.aliceDesktop.id}/tokens/supabase`, 200, supabase));
     const { payload, header } = await verifySessionToken(supabase.jwt);
-    expect(header).toEqual({ alg: "RS256", kid: EMULATOR_INSTANCE_ID, typ: "JWT", cat: TEMPLATE_CAT });
+    expect(header).toEqual({ alg: "RS256", kid: await emulatorKid(), typ: "JWT", cat: TEMPLATE_CAT });
     expect(payload).not.toHaveProperty("sid");
     expect(payload).not.toHaveProperty("v");
     expect(payload).toMatchObject({
@@ -951,6 +1002,27 @@ describe("development endpoints (/__dev)", () => {
     });
   });
 
+  it("gives each sign-in that names no device one of its own: never a seeded device, never an earlier sign-in's", async () => {
+    const deviceOf = async (sessionId: string) => {
+      const { users } = await json<{ users: Array<{ sessions: Array<{ id: string; device: string }> }> }>(
+        await fetch(`${BASE}/__dev/users`),
+      );
+      return users.flatMap((u) => u.sessions).find((s) => s.id === sessionId)?.device;
+    };
+    const seeded = new Set(await Promise.all(Object.values(S).map((s) => deviceOf(s.id))));
+    const seen: string[] = [];
+    // More sign-ins than there are stand-in devices: the second round is told apart too.
+    for (let i = 0; i < 10; i++) {
+      const device = await deviceOf((await signIn("alice")).session_id);
+      expect(device).toBeDefined();
+      expect(seeded.has(device), `${device} is a seeded device`).toBe(false);
+      expect(seen, `${device} repeats an earlier sign-in`).not.toContain(device);
+      seen.push(device as string);
+    }
+    expect(seen[0]).toBe("Chrome 142.0.0.0 · Linux · Lisbon, PT");
+    expect(seen[8]).toBe("Chrome 143.0.0.0 · Linux · Lisbon, PT");
+  });
+
   it("answers 404 for an unknown user and 422 without an identifier", async () => {
     const unknown = await fetch(`${BASE}/__dev/sign_in`, {
       method: "POST",
@@ -1004,7 +1076,7 @@ describe("admin endpoints (/__emulator)", () => {
     const jwt = await signClaims(claims, { cat: SESSION_CAT });
     expect(decodeProtectedHeader(jwt)).toEqual({
       alg: "RS256",
-      kid: EMULATOR_INSTANCE_ID,
+      kid: await emulatorKid(),
       typ: "JWT",
       cat: SESSION_CAT,
     });

@@ -1,7 +1,7 @@
 import type { TestProject } from "vitest/node";
 import { buildWeb } from "../scripts/build-web.mjs";
 import { validateOpenApi } from "../scripts/validate-openapi.mjs";
-import { quietInjectedDrops } from "./support/quiet-faults";
+import { quietInjectedDropsForRun } from "./support/quiet-faults";
 import { leakFindings } from "./support/secret-scan";
 import { bundleWorker } from "./support/worker-bundle";
 
@@ -25,7 +25,7 @@ declare module "vitest" {
  */
 export default async function setup(project: TestProject) {
   leakFindings().length = 0;
-  const restoreOutput = [quietInjectedDrops(process.stdout), quietInjectedDrops(process.stderr)];
+  const restoreOutput = quietInjectedDropsForRun();
   await Promise.all([
     bundleWorker("emulator/src/index.ts", "emulator/dist/index.js"),
     // The same gateway as a second Worker (another isolate, another "location"): test/directory/.
@@ -37,12 +37,7 @@ export default async function setup(project: TestProject) {
   // Teardown: any secret in any log line or gateway response of the whole run fails the run,
   // even if the test that caused it passed (e.g. a log line written after its assertions).
   return () => {
-    const hidden = restoreOutput.reduce((sum, restore) => sum + restore(), 0);
-    if (hidden > 0) {
-      console.log(
-        `${hidden} workerd reports of injected dropped connections (emulator, proxy tests' origin) were hidden (test/support/quiet-faults.ts).`,
-      );
-    }
+    restoreOutput();
     const findings = leakFindings();
     if (findings.length > 0) {
       // vitest reports a teardown error but would still exit 0: make the run fail.

@@ -11,6 +11,8 @@ export interface Env {
   WEBHOOK_URL?: string;
   LATENCY_MS?: string;
   DEFAULT_AZP?: string;
+  /** The instance's RSA private key as a JWK (JSON); `npm start` passes its persisted dev key. */
+  SIGNING_KEY?: string;
 }
 
 export interface Config {
@@ -20,7 +22,7 @@ export interface Config {
   /** `iss` of every token: `https://` + the host encoded in the publishable key. */
   issuer: string;
   webhookSecret: string;
-  /** Instance ID: the `instance_id` of events and the JWK `kid`. */
+  /** Instance ID: the `instance_id` of events and the start of the JWK `kid`. */
   instanceId: string;
   /** Where events are POSTed besides the outbox; null = outbox only. */
   webhookUrl: string | null;
@@ -28,6 +30,41 @@ export interface Config {
   latencyMs: number;
   /** `azp` of dev sign-ins that name no origin. */
   defaultAzp: string;
+  /** The signing key's private JWK; null: a key generated for this isolate. */
+  signingKey: RsaPrivateJwk | null;
+}
+
+/** The members of an RSA private key in JWK form (RFC 7518 §6.3). */
+export interface RsaPrivateJwk {
+  kty: "RSA";
+  n: string;
+  e: string;
+  d: string;
+  p: string;
+  q: string;
+  dp: string;
+  dq: string;
+  qi: string;
+}
+
+const RSA_PRIVATE_MEMBERS = ["n", "e", "d", "p", "q", "dp", "dq", "qi"] as const;
+
+/** SIGNING_KEY, checked: an RSA private JWK with every member, or an error naming the problem. */
+export function parseSigningKey(raw: string): RsaPrivateJwk {
+  let jwk: unknown;
+  try {
+    jwk = JSON.parse(raw);
+  } catch {
+    throw new Error("SIGNING_KEY is not JSON (an RSA private key as a JWK)");
+  }
+  const record = (jwk ?? {}) as Record<string, unknown>;
+  if (record.kty !== "RSA") throw new Error('SIGNING_KEY is not an RSA JWK (kty must be "RSA")');
+  const missing = RSA_PRIVATE_MEMBERS.filter((name) => typeof record[name] !== "string" || record[name] === "");
+  if (missing.length > 0) throw new Error(`SIGNING_KEY lacks the private key members ${missing.join(", ")}`);
+  return Object.fromEntries([
+    ["kty", "RSA"],
+    ...RSA_PRIVATE_MEMBERS.map((name) => [name, record[name]]),
+  ]) as RsaPrivateJwk;
 }
 
 export const DEV_DEFAULTS = {
@@ -75,6 +112,7 @@ export function loadConfig(env: Env): Config {
     webhookUrl: env.WEBHOOK_URL ? env.WEBHOOK_URL : null,
     latencyMs: Number.isFinite(latency) && latency > 0 ? latency : 0,
     defaultAzp: env.DEFAULT_AZP || DEV_DEFAULTS.DEFAULT_AZP,
+    signingKey: env.SIGNING_KEY ? parseSigningKey(env.SIGNING_KEY) : null,
   };
   cached = { env, config };
   return config;

@@ -151,6 +151,8 @@ export class Store {
   /** Handshake nonces → the Set-Cookie directives `GET /v1/clients/handshake_payload` hands out once. */
   readonly handshakeNonces = new Map<string, string[]>();
   private seqCounter = 0;
+  /** Dev sign-ins so far that named no device: each gets the next stand-in device (routes/dev.ts). */
+  devSignIns = 0;
 
   nextSeq(): number {
     this.seqCounter += 1;

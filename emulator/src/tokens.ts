@@ -1,12 +1,25 @@
 /**
  * The instance signing key, the JWKS and every JWT the emulator issues.
  *
- * One RSA-2048 key per isolate, generated with WebCrypto on first use (workerd forbids
- * randomness at module load) and kept across `/__emulator/reset`, like a real instance key.
- * Its `kid` is the instance ID, as in Clerk.
+ * One RSA-2048 key per isolate, kept across `/__emulator/reset` like a real instance key: the
+ * SIGNING_KEY var when set (`npm start` passes a dev key it keeps in .wrangler/, so a Worker of
+ * one's own that cached the JWKS keeps verifying tokens across restarts), else generated with
+ * WebCrypto on first use (workerd forbids randomness at module load), as in the tests.
+ * Its `kid` is the instance ID followed by the start of the key's RFC 7638 thumbprint: Clerk's
+ * kids are the instance ID alone, but here keys come and go, and a new key under an old `kid`
+ * would fail every signature wherever the old JWKS is cached. A new key is a new `kid`, which
+ * a verifier fetches afresh.
  */
-import { base64url, compactVerify, decodeProtectedHeader, exportJWK, SignJWT } from "jose";
-import type { Config } from "./config";
+import {
+  base64url,
+  calculateJwkThumbprint,
+  compactVerify,
+  decodeProtectedHeader,
+  exportJWK,
+  importJWK,
+  SignJWT,
+} from "jose";
+import type { Config, RsaPrivateJwk } from "./config";
 import { randomHex } from "./ids";
 import type { JwtTemplateDef } from "./seed";
 import type { SessionRecord, UserRecord } from "./state";
@@ -18,21 +31,47 @@ export const TOKEN_CATEGORY = { session: "cl_B7d4PD111AAA", template: "cl_B7d4PD
 export const SESSION_TOKEN_LIFETIME_SECONDS = 60;
 /** Clerk back-dates `nbf` to absorb clock skew. */
 const NBF_SKEW_SECONDS = 10;
+/** How much of the key's thumbprint the `kid` carries (72 bits). */
+const KID_THUMBPRINT_CHARS = 12;
 
-let keyPair: Promise<CryptoKeyPair> | undefined;
+interface InstanceKey {
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+  /** The public members, as published. */
+  n: string;
+  e: string;
+  kid: string;
+}
 
-function instanceKey(): Promise<CryptoKeyPair> {
-  keyPair ??= crypto.subtle.generateKey(
-    {
-      name: "RSASSA-PKCS1-v1_5",
-      modulusLength: 2048,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    },
-    true,
-    ["sign", "verify"],
-  ) as Promise<CryptoKeyPair>;
-  return keyPair;
+let current: { source: string; key: Promise<InstanceKey> } | undefined;
+
+function instanceKey(config: Config): Promise<InstanceKey> {
+  const source = `${config.instanceId}|${config.signingKey?.n ?? "generated"}`;
+  if (current?.source !== source) current = { source, key: loadKey(config.instanceId, config.signingKey) };
+  return current.key;
+}
+
+async function loadKey(instanceId: string, jwk: RsaPrivateJwk | null): Promise<InstanceKey> {
+  let privateKey: CryptoKey;
+  let publicKey: CryptoKey;
+  if (jwk) {
+    privateKey = (await importJWK({ ...jwk, alg: "RS256" }, "RS256")) as CryptoKey;
+    publicKey = (await importJWK({ kty: "RSA", n: jwk.n, e: jwk.e, alg: "RS256" }, "RS256")) as CryptoKey;
+  } else {
+    ({ privateKey, publicKey } = (await crypto.subtle.generateKey(
+      { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+      true,
+      ["sign", "verify"],
+    )) as CryptoKeyPair);
+  }
+  const { n = "", e = "" } = await exportJWK(publicKey);
+  const thumbprint = await calculateJwkThumbprint({ kty: "RSA", n, e }, "sha256");
+  return { privateKey, publicKey, n, e, kid: `${instanceId}_${thumbprint.slice(0, KID_THUMBPRINT_CHARS)}` };
+}
+
+/** The `kid` of the instance key, as the JWKS publishes it and every token's header names it. */
+export async function instanceKid(config: Config): Promise<string> {
+  return (await instanceKey(config)).kid;
 }
 
 export interface RsaPublicJwk {
@@ -46,18 +85,17 @@ export interface RsaPublicJwk {
 
 /** `GET /v1/jwks`: the public half of the instance key, in Clerk's key order. */
 export async function jwks(config: Config): Promise<{ keys: RsaPublicJwk[] }> {
-  const { publicKey } = await instanceKey();
-  const jwk = await exportJWK(publicKey);
-  return { keys: [{ use: "sig", kty: "RSA", kid: config.instanceId, alg: "RS256", n: jwk.n ?? "", e: jwk.e ?? "" }] };
+  const { kid, n, e } = await instanceKey(config);
+  return { keys: [{ use: "sig", kty: "RSA", kid, alg: "RS256", n, e }] };
 }
 
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-async function sign(header: Record<string, unknown>, claims: Record<string, unknown>): Promise<string> {
-  const { privateKey } = await instanceKey();
-  return new SignJWT(claims).setProtectedHeader({ alg: "RS256", ...header }).sign(privateKey);
+async function sign(config: Config, header: Record<string, unknown>, claims: Record<string, unknown>): Promise<string> {
+  const { privateKey, kid } = await instanceKey(config);
+  return new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid, ...header }).sign(privateKey);
 }
 
 export interface SessionTokenOptions {
@@ -93,7 +131,7 @@ export async function signSessionToken(
     sub: session.user_id,
     v: 2,
   });
-  return sign({ kid: config.instanceId, typ: "JWT", cat: TOKEN_CATEGORY.session }, claims);
+  return sign(config, { typ: "JWT", cat: TOKEN_CATEGORY.session }, claims);
 }
 
 /** A JWT-template token: the template's claims plus the registered ones; no `sid`. */
@@ -115,7 +153,7 @@ export async function signTemplateToken(
     nbf: iat - NBF_SKEW_SECONDS,
     sub: session.user_id,
   };
-  return sign({ kid: config.instanceId, typ: "JWT", cat: TOKEN_CATEGORY.template }, claims);
+  return sign(config, { typ: "JWT", cat: TOKEN_CATEGORY.template }, claims);
 }
 
 export type SignatureMode = "valid" | "none" | "invalid";
@@ -133,10 +171,10 @@ export async function signRaw(
   signature: SignatureMode = "valid",
 ): Promise<string> {
   const encoder = new TextEncoder();
-  const fullHeader = { alg: "RS256", kid: config.instanceId, typ: "JWT", ...header };
+  const { privateKey, kid } = await instanceKey(config);
+  const fullHeader = { alg: "RS256", kid, typ: "JWT", ...header };
   const input = `${base64url.encode(JSON.stringify(fullHeader))}.${base64url.encode(JSON.stringify(claims))}`;
   if (signature === "none") return `${input}.`;
-  const { privateKey } = await instanceKey();
   const sig = new Uint8Array(await crypto.subtle.sign("RSASSA-PKCS1-v1_5", privateKey, encoder.encode(input)));
   if (signature === "invalid") sig[0] = (sig[0] ?? 0) ^ 0xff;
   return `${input}.${base64url.encode(sig)}`;
@@ -148,8 +186,8 @@ export async function signRaw(
  */
 export async function verifyInstanceSignature(config: Config, jwt: string): Promise<Record<string, unknown> | null> {
   try {
-    if (decodeProtectedHeader(jwt).kid !== config.instanceId) return null;
-    const { publicKey } = await instanceKey();
+    const { publicKey, kid } = await instanceKey(config);
+    if (decodeProtectedHeader(jwt).kid !== kid) return null;
     const { payload } = await compactVerify(jwt, publicKey, { algorithms: ["RS256"] });
     const claims: unknown = JSON.parse(new TextDecoder().decode(payload));
     return claims !== null && typeof claims === "object" && !Array.isArray(claims)

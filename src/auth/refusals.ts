@@ -100,9 +100,26 @@ const PUBLIC: Record<RefusalReason, Public> = {
   bad_claim: NOT_A_SESSION_TOKEN,
 };
 
+/**
+ * Where the refusal is given. The gateway's own routes (and its proxy) take session tokens and
+ * service keys; an app's own routes behind `clerk-session-gateway/hono`'s requireAuth() take
+ * session tokens only, so nothing told there may suggest a service key.
+ */
+export type RefusalScope = "gateway" | "app";
+
+/** The app's routes' wording, where it differs from the gateway's. */
+const APP_ROUTES: Partial<Record<RefusalReason, Public>> = {
+  missing: {
+    reason: "credential_missing",
+    message:
+      "No credential: send `Authorization: Bearer <token>` with a Clerk session token (Clerk.session.getToken()), or the __session cookie.",
+  },
+};
+
 /** The 401 for a refusal, in Clerk's envelope. */
-export function refusal(reason: RefusalReason): ApiError {
-  const { reason: publicReason, message } = PUBLIC[reason] ?? NOT_A_SESSION_TOKEN;
+export function refusal(reason: RefusalReason, scope: RefusalScope = "gateway"): ApiError {
+  const { reason: publicReason, message } =
+    (scope === "app" ? APP_ROUTES[reason] : undefined) ?? PUBLIC[reason] ?? NOT_A_SESSION_TOKEN;
   return new ApiError(401, [
     {
       code: "authentication_invalid",

@@ -221,7 +221,7 @@ export const requireAuth = (options: RequireAuthOptions = {}): MiddlewareHandler
       if (reason === "directory_unavailable") return respond(c, sessionUnconfirmable());
       if (reason === "keys_unavailable" || reason === "auth_unavailable") return respond(c, keysUnavailable());
       if (reason === "cross_site_cookie") return respond(c, crossSiteCookieRequest());
-      return respond(c, reason === "rate_limited" ? tooManyFailures() : refusal(reason));
+      return respond(c, reason === "rate_limited" ? tooManyFailures() : refusal(reason, "app"));
     }
     const needs: CheckAuthorizationParams = {};
     if (options.role !== undefined) needs.role = options.role;

@@ -1,7 +1,7 @@
 import { type Context, type ExecutionContext, Hono } from "hono";
 import { basePath } from "hono/route";
 import { createApp } from "../app";
-import { ApiError, internalError } from "../errors";
+import { ApiError, internalError, notFound } from "../errors";
 import { type GatewayOptions, gatewayEnv } from "./bindings";
 import { markGatewayMount } from "./gateway-mount";
 
@@ -9,10 +9,14 @@ export type SessionGatewayOptions = GatewayOptions & {
   /**
    * The gateway's OpenAPI document (`import openapi from "clerk-session-gateway/openapi"`),
    * served at `<prefix>/openapi.json` with the mount as its server, so its paths resolve
-   * under the prefix. Without it that path answers 404, as the standalone Worker does without assets.
+   * under the prefix. Without it, under a prefix, that path answers 404 in Clerk's envelope saying how to pass it
+   * (at the root of a Worker with `[assets]`, as the standalone one, the built document is served).
    */
   openapi?: { servers?: unknown } & Record<string, unknown>;
 };
+
+const OPENAPI_NOT_PASSED =
+  'This mounted gateway serves no OpenAPI document: pass it in, sessionGateway({ openapi }) with `import openapi from "clerk-session-gateway/openapi"`, and it is served here with this mount as its server';
 
 /**
  * The gateway's ten operations and its webhook as a sub-app: `app.route("/clerk", sessionGateway())`.
@@ -30,7 +34,8 @@ export function sessionGateway(options: SessionGatewayOptions = {}) {
       const prefix = mountPrefix(c);
       const url = new URL(c.req.url);
       const path = url.pathname.slice(prefix.length) || "/";
-      if (options.openapi && path === "/openapi.json" && c.req.method === "GET") {
+      const openapi = path === "/openapi.json" && c.req.method === "GET";
+      if (openapi && options.openapi) {
         return c.json({ ...options.openapi, servers: [{ url: prefix || "/", description: "This gateway" }] });
       }
       let env: ReturnType<typeof gatewayEnv>;
@@ -39,6 +44,12 @@ export function sessionGateway(options: SessionGatewayOptions = {}) {
       } catch (error) {
         const apiError = error instanceof ApiError ? error : internalError();
         return c.json(apiError.toEnvelope(), apiError.status as 500, { "Cache-Control": "private, no-store" });
+      }
+      if (openapi && (prefix !== "" || !env.ASSETS)) {
+        // Under a prefix the app's own [assets] are not the gateway's: it serves only the document it is given.
+        // At the root with assets (the standalone Worker), the gateway's page route serves the built one.
+        const missing = notFound(OPENAPI_NOT_PASSED);
+        return c.json(missing.toEnvelope(), 404, { "Cache-Control": "private, no-store" });
       }
       // The path is set, never parsed against the URL: `//evil.example/v1/…` must stay a path, not become a host.
       const target = new URL(url);

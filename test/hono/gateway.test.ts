@@ -59,6 +59,21 @@ describe("mounted under a prefix with a parameter", () => {
     expect(document.servers.map((s) => s.url)).toEqual(["/t/beta/auth"]);
   });
 
+  it("without { openapi }: 404 in Clerk's envelope saying how to pass it, with or without the app's own assets", async () => {
+    const app = new Hono();
+    app.route("/clerk", sessionGateway());
+    const { ASSETS: _assets, ...withoutAssets } = env as typeof env & { ASSETS?: unknown };
+    for (const bindings of [env, withoutAssets]) {
+      const response = await get(app, "/clerk/openapi.json", {}, bindings);
+      expect(response.status).toBe(404);
+      const [error] = ((await response.json()) as Envelope).errors;
+      expect(error?.code).toBe("resource_not_found");
+      expect(error?.long_message).toContain("sessionGateway({ openapi })");
+      expect(error?.long_message).toContain('import openapi from "clerk-session-gateway/openapi"');
+      expect(error?.long_message).not.toContain("wrangler.toml");
+    }
+  });
+
   it("without its KV namespace answers 500 in Clerk's envelope naming the binding", async () => {
     const { SESSION_CACHE: _kv, ...withoutKv } = env;
     const response = await get(host(), "/t/acme/auth/healthz", {}, withoutKv);

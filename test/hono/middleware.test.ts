@@ -91,6 +91,16 @@ describe("a missing or bad credential is a signed-out auth, never a throw", () =
     });
   }
 
+  it("no credential: the app's 401 asks for a session token and never suggests a service key, which its routes refuse", async () => {
+    const closed = await get(app(), "/private");
+    expect(closed.status).toBe(401);
+    const [error] = ((await closed.json()) as Envelope & { errors: Array<{ meta?: unknown }> }).errors;
+    expect(error?.meta).toEqual({ reason: "credential_missing" });
+    expect(error?.long_message).toContain("Authorization: Bearer <token>");
+    expect(error?.long_message).toContain("session token");
+    expect(error?.long_message).not.toMatch(/service key|GATEWAY_API_KEYS/);
+  });
+
   it("a valid token in the __session cookie signs in, as with @clerk/hono", async () => {
     const device = await signIn("alice");
     const response = await get(app(), "/whoami", { Cookie: `__session=${device.token}` });

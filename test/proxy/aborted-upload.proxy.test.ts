@@ -41,7 +41,8 @@ function brokenBody(kind: "aborted" | "ended"): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     start(controller) {
       controller.enqueue(new TextEncoder().encode('{"exp'));
-      if (kind === "aborted") controller.error(new Error("Network connection lost."));
+      // What a dropped connection looks like to the gateway; marked, so the run hides the runtime's report of it.
+      if (kind === "aborted") controller.error(new Error("test client: connection dropped (fault injection)"));
       else controller.close();
     },
   });

@@ -2,7 +2,7 @@
  * Proxy-mode configuration of the second test project (test/proxy/project.ts), shared with
  * the tests that run in it. Test values only: none of them opens anything real.
  */
-import { gatewayBindings } from "../support/config";
+import { gatewayBindings } from "../support/config.ts";
 
 /** The origin Worker answers for this host and its subdomains (test/proxy/origin). */
 export const ORIGIN_HOST = "origin.test";

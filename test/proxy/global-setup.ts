@@ -1,3 +1,4 @@
+import { quietInjectedDropsForRun } from "../support/quiet-faults";
 import { bundleWorker } from "../support/worker-bundle";
 
 /**
@@ -5,8 +6,11 @@ import { bundleWorker } from "../support/worker-bundle";
  * Clerk emulator (a copy of its own, so the two projects' setups never write one file).
  */
 export default async function setup() {
+  // This project's origin drops connections and its clients break uploads off on purpose.
+  const restoreOutput = quietInjectedDropsForRun();
   await Promise.all([
     bundleWorker("test/proxy/origin/index.ts", "test/proxy/dist/origin.js"),
     bundleWorker("emulator/src/index.ts", "test/proxy/dist/emulator.js"),
   ]);
+  return restoreOutput;
 }

@@ -1,6 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { RATE_LIMITS } from "../../src/rate-limit.ts";
+import { RATE_LIMITS } from "../../src/limits.ts";
 import { emulatorBindings } from "../support/config.ts";
+import { withoutDanglingSourcemaps } from "../support/dangling-sourcemaps.mjs";
 import { proxyGatewayBindings } from "./config.ts";
 
 /**
@@ -25,6 +26,7 @@ export function proxyProject(options: {
       include: ["test/**/*.proxy.test.ts"],
     },
     plugins: [
+      withoutDanglingSourcemaps(),
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {

@@ -13,8 +13,7 @@ import { JwksKeyStore } from "../../src/auth/jwks";
 import { queuedValue, writeCoalesced } from "../../src/cache/kv-writer";
 import { ClerkClient } from "../../src/clerk/client";
 import { loadConfig } from "../../src/env";
-import { EMULATOR_INSTANCE_ID } from "../support/config";
-import { clearFaults, setFault } from "../support/emulator";
+import { clearFaults, emulatorKid, setFault } from "../support/emulator";
 import { coldIsolate, useFreshWorld } from "../support/fresh-world";
 import { call, SERVICE_KEY } from "../support/gateway";
 import { carolWithColdList, listCalls } from "./support";
@@ -100,12 +99,10 @@ describe("the JWKS fetch another request started never strands a request that ne
     const store = new JwksKeyStore(config.apiUrl);
     const deps = { kv: env.SESSION_CACHE, clerk: () => clerk, waitUntil: () => undefined };
 
-    void store.getKey(EMULATOR_INSTANCE_ID, deps);
+    const kid = await emulatorKid();
+    void store.getKey(kid, deps);
     await sleep(50);
-    const outcome = await Promise.race([
-      store.getKey(EMULATOR_INSTANCE_ID, deps).then(() => "key"),
-      sleep(8_000).then(() => "hung"),
-    ]);
+    const outcome = await Promise.race([store.getKey(kid, deps).then(() => "key"), sleep(8_000).then(() => "hung")]);
     expect(outcome).toBe("key");
     expect(fetches).toBe(2);
   });

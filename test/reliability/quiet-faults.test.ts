@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isInjectedDropReport, quietInjectedDrops } from "../support/quiet-faults";
+import { isDropAftermath, isInjectedDropReport, quietInjectedDrops } from "../support/quiet-faults";
 
 // Records exactly as workerd printed them for the emulator's `drop` fault (paths shortened).
 const JS_REPORT = [
@@ -17,10 +17,15 @@ const RUNTIME_REPORT = [
 ].join("\n");
 const REMOTE_REPORT =
   "exception = workerd/jsg/value.h:1511: failed: remote.jsg.Error: DropConnection: clerk-emulator: connection dropped (fault injection)\nstack: /x/workerd@5fb5c08\n";
+// A proxy test's client breaking its upload off, then the runtime's pipe to the origin aborting.
+const CLIENT_REPORT =
+  "uncaught exception; exception = workerd/jsg/value.h:1511: failed: jsg.Error: test client: connection dropped (fault injection)\nstack: /x/workerd@2ea5580 /x/workerd@376cca0\n";
+const AFTERMATH =
+  "exception = kj/async-io.c++:763: disconnected: read end of pipe was aborted\nstack: /x/workerd@5f3c200 /x/workerd@3a403e7\n";
 
 describe("test output: injected dropped connections are hidden, nothing else is", () => {
   it("recognises each form workerd reports an injected drop in", () => {
-    for (const report of [JS_REPORT, JS_REPORT_ERROR, RUNTIME_REPORT, REMOTE_REPORT]) {
+    for (const report of [JS_REPORT, JS_REPORT_ERROR, RUNTIME_REPORT, REMOTE_REPORT, CLIENT_REPORT]) {
       expect(isInjectedDropReport(report), report).toBe(true);
     }
   });
@@ -58,5 +63,25 @@ describe("test output: injected dropped connections are hidden, nothing else is"
     expect(written).toEqual(["a real error\n", bytes]);
     expect(restore()).toBe(2);
     expect(stream.write).toBe(original);
+  });
+
+  it("hides the runtime's pipe-aborted record only as the aftermath of a hidden report, on either stream", () => {
+    expect(isDropAftermath(AFTERMATH)).toBe(true);
+    expect(isDropAftermath(`${AFTERMATH}AssertionError: no\n`)).toBe(false);
+    const written: unknown[] = [];
+    const sink = () => ({
+      write: (chunk: unknown) => {
+        written.push(chunk);
+        return true;
+      },
+    });
+    const [out, err] = [sink(), sink()];
+    const restore = quietInjectedDrops(out, err);
+    err.write(AFTERMATH); // nothing hidden before it: a real disconnect, shown
+    out.write(CLIENT_REPORT);
+    err.write(AFTERMATH); // right after the report, on the other stream: hidden
+    err.write(AFTERMATH); // a second one is not the same drop's: shown
+    expect(written).toEqual([AFTERMATH, AFTERMATH]);
+    expect(restore()).toBe(1);
   });
 });

@@ -1,12 +1,11 @@
 import { env } from "cloudflare:workers";
 import { base64url, decodeJwt, decodeProtectedHeader } from "jose";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { JWKS_REFRESH_AFTER_MS, JwksKeyStore, UNKNOWN_KID_REFETCH_INTERVAL_MS } from "../../src/auth/jwks";
 import { ClerkClient } from "../../src/clerk/client";
 import { loadConfig } from "../../src/env";
 import { ApiError } from "../../src/errors";
-import { EMULATOR_INSTANCE_ID } from "../support/config";
-import { clearCalls, clearFaults, setFault, signIn, upstreamCalls } from "../support/emulator";
+import { clearCalls, clearFaults, emulatorKid, setFault, signIn, upstreamCalls } from "../support/emulator";
 import { useFreshWorld } from "../support/fresh-world";
 import { call, errorBody } from "../support/gateway";
 
@@ -18,6 +17,11 @@ import { call, errorBody } from "../support/gateway";
  */
 
 const config = loadConfig(env);
+/** The emulator's real kid (its instance ID and the start of its key's thumbprint). */
+let KID: string;
+beforeAll(async () => {
+  KID = await emulatorKid();
+});
 const randomKid = () => `ins_${crypto.randomUUID().replace(/-/g, "")}`;
 
 /** A token with a made-up kid: the kid lookup happens before any signature check, so the signature can be junk. */
@@ -80,7 +84,7 @@ describe("a flood of tokens with random kids costs at most one JWKS fetch per in
     expect(await upstreamCalls({ path: "/v1/jwks" })).toBe(1);
     expect(await upstreamCalls()).toBe(1);
     // The genuine kid was in that one fetch: no further JWKS call.
-    expect(decodeProtectedHeader(alice.token).kid).toBe(EMULATOR_INSTANCE_ID);
+    expect(decodeProtectedHeader(alice.token).kid).toBe(KID);
     expect((await call("/v1/me/sessions/active", { token: alice.token })).status).toBe(200);
     expect(await upstreamCalls({ path: "/v1/jwks" })).toBe(1);
   });
@@ -102,7 +106,7 @@ describe("a flood of tokens with random kids costs at most one JWKS fetch per in
 
   it("concurrent lookups on a cold store share one fetch", async () => {
     const h = harness();
-    const keys = await Promise.all(Array.from({ length: 25 }, () => h.store.getKey(EMULATOR_INSTANCE_ID, h.deps)));
+    const keys = await Promise.all(Array.from({ length: 25 }, () => h.store.getKey(KID, h.deps)));
     expect(new Set(keys).size).toBe(1);
     expect(h.fetches()).toBe(1);
   });
@@ -111,14 +115,14 @@ describe("a flood of tokens with random kids costs at most one JWKS fetch per in
 describe("keys come from memory, then KV, then Clerk", () => {
   it("a second isolate's store finds the keys in KV without calling Clerk", async () => {
     const first = harness();
-    await first.store.getKey(EMULATOR_INSTANCE_ID, first.deps);
+    await first.store.getKey(KID, first.deps);
     await first.settle();
     expect(first.fetches()).toBe(1);
     const second = harness();
-    await second.store.getKey(EMULATOR_INSTANCE_ID, second.deps);
+    await second.store.getKey(KID, second.deps);
     expect(second.fetches()).toBe(0);
     // And from memory after that: neither KV nor Clerk.
-    await second.store.getKey(EMULATOR_INSTANCE_ID, { ...second.deps, kv: undefined as unknown as KVNamespace });
+    await second.store.getKey(KID, { ...second.deps, kv: undefined as unknown as KVNamespace });
     expect(second.fetches()).toBe(0);
   });
 });
@@ -126,12 +130,12 @@ describe("keys come from memory, then KV, then Clerk", () => {
 describe("known keys keep working while Clerk is unreachable", () => {
   it("serves a known kid through a failed refresh, and refuses unknown kids with 401, not 5xx", async () => {
     const h = harness();
-    const key = await h.store.getKey(EMULATOR_INSTANCE_ID, h.deps);
+    const key = await h.store.getKey(KID, h.deps);
     await setFault({ path: "/v1/jwks", mode: "503" });
     h.advance(JWKS_REFRESH_AFTER_MS + 1);
-    expect(await h.store.getKey(EMULATOR_INSTANCE_ID, h.deps)).toBe(key);
+    expect(await h.store.getKey(KID, h.deps)).toBe(key);
     await h.settle();
-    expect(await h.store.getKey(EMULATOR_INSTANCE_ID, h.deps)).toBe(key);
+    expect(await h.store.getKey(KID, h.deps)).toBe(key);
     h.advance(UNKNOWN_KID_REFETCH_INTERVAL_MS);
     await expectStatus(h.store.getKey(randomKid(), h.deps), 401);
     await clearFaults();
@@ -148,7 +152,7 @@ describe("known keys keep working while Clerk is unreachable", () => {
   it("with no key at all and Clerk down, the answer is 503 upstream_unavailable (Clerk's outage, not the caller's fault)", async () => {
     const h = harness();
     await setFault({ path: "/v1/jwks", mode: "503" });
-    await expectStatus(h.store.getKey(EMULATOR_INSTANCE_ID, h.deps), 503);
+    await expectStatus(h.store.getKey(KID, h.deps), 503);
     await clearFaults();
   });
 });
@@ -156,11 +160,11 @@ describe("known keys keep working while Clerk is unreachable", () => {
 describe("a JWKS with nothing usable is not installed", () => {
   it("keeps the previous keys when Clerk returns garbage", async () => {
     const h = harness();
-    const key = await h.store.getKey(EMULATOR_INSTANCE_ID, h.deps);
+    const key = await h.store.getKey(KID, h.deps);
     await setFault({ path: "/v1/jwks", mode: "malformed_json" });
     h.advance(UNKNOWN_KID_REFETCH_INTERVAL_MS);
     await expectStatus(h.store.getKey(randomKid(), h.deps), 401);
-    expect(await h.store.getKey(EMULATOR_INSTANCE_ID, h.deps)).toBe(key);
+    expect(await h.store.getKey(KID, h.deps)).toBe(key);
     await clearFaults();
   });
 });

@@ -1,6 +1,6 @@
 import { base64url, decodeJwt, decodeProtectedHeader, exportSPKI, importJWK, SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { EMULATOR_INSTANCE_ID, TEST_ISSUER, TEST_SECRET_KEY, TEST_SERVICE_KEYS } from "../support/config";
+import { TEST_ISSUER, TEST_SECRET_KEY, TEST_SERVICE_KEYS } from "../support/config";
 import {
   clearCalls,
   EMULATOR_ORIGIN,
@@ -89,7 +89,7 @@ describe("a forged kid costs nothing: unknown keys are refused without a fetch i
     await expectRefused(other);
     // The same foreign key claiming this instance's kid fails the signature check instead.
     const sameKid = await new SignJWT(valid)
-      .setProtectedHeader({ ...validHeader, alg: "RS256", kid: EMULATOR_INSTANCE_ID })
+      .setProtectedHeader({ ...validHeader, alg: "RS256", kid: publicJwk.kid as string })
       .sign(privateKey);
     await expectRefused(sameKid);
   });

@@ -31,6 +31,17 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   return JSON.parse(text) as T;
 }
 
+/**
+ * The `kid` of the emulator's signing key: its instance ID, then the start of the key's RFC 7638
+ * thumbprint (emulator/src/tokens.ts). From the public JWKS, which is never in the call log.
+ */
+export async function emulatorKid(): Promise<string> {
+  const { keys } = await request<{ keys: Array<{ kid: string }> }>("GET", "/.well-known/jwks.json");
+  const kid = keys[0]?.kid;
+  if (!kid) throw new Error("the emulator publishes no key");
+  return kid;
+}
+
 /** Reseeds the emulator and clears its call log, faults and webhook outbox (the signing key stays). */
 export async function resetEmulator(): Promise<void> {
   await request("POST", "/__emulator/reset");

@@ -68,20 +68,91 @@ function parseDevice(value: unknown): DeviceInfo {
   return device;
 }
 
-/** The device a dev sign-in is recorded with: explicit, else from a User-Agent, else a desktop Chrome. */
+/**
+ * Stand-in devices for sign-ins that name none (curl, scripts), taken in turn: none is a seeded
+ * session's device, so a sign-in never looks like the seeded Mac or like the sign-in before it.
+ */
+const STAND_IN_DEVICES: readonly Required<Omit<DeviceInfo, "ip_address">>[] = [
+  {
+    device_type: "Linux",
+    is_mobile: false,
+    browser_name: "Chrome",
+    browser_version: "142.0.0.0",
+    city: "Lisbon",
+    country: "PT",
+  },
+  {
+    device_type: "Windows",
+    is_mobile: false,
+    browser_name: "Firefox",
+    browser_version: "144.0",
+    city: "Dublin",
+    country: "IE",
+  },
+  {
+    device_type: "Windows",
+    is_mobile: false,
+    browser_name: "Edge",
+    browser_version: "141.0.0.0",
+    city: "Amsterdam",
+    country: "NL",
+  },
+  {
+    device_type: "Macintosh",
+    is_mobile: false,
+    browser_name: "Safari",
+    browser_version: "26.0",
+    city: "Oslo",
+    country: "NO",
+  },
+  {
+    device_type: "Android",
+    is_mobile: true,
+    browser_name: "Chrome",
+    browser_version: "142.0.0.0",
+    city: "Madrid",
+    country: "ES",
+  },
+  {
+    device_type: "iPad",
+    is_mobile: true,
+    browser_name: "Safari",
+    browser_version: "26.0",
+    city: "Vienna",
+    country: "AT",
+  },
+  {
+    device_type: "Windows",
+    is_mobile: false,
+    browser_name: "Opera",
+    browser_version: "123.0",
+    city: "Warsaw",
+    country: "PL",
+  },
+  {
+    device_type: "Macintosh",
+    is_mobile: false,
+    browser_name: "Firefox",
+    browser_version: "144.0",
+    city: "Zurich",
+    country: "CH",
+  },
+];
+
+/** The n-th stand-in device: the list in turn, each round a major browser version newer, so no two alike. */
+function standInDevice(n: number): Omit<DeviceInfo, "ip_address"> {
+  const base = STAND_IN_DEVICES[n % STAND_IN_DEVICES.length] as (typeof STAND_IN_DEVICES)[number];
+  const round = Math.floor(n / STAND_IN_DEVICES.length);
+  const [major, ...rest] = base.browser_version.split(".");
+  return { ...base, browser_version: [Number(major) + round, ...rest].join(".") };
+}
+
+/** The device a dev sign-in is recorded with: explicit, else from a User-Agent, else the next stand-in device. */
 function signInDevice(rc: RequestContext, body: JsonObject): DeviceInfo {
   if (body.device !== undefined && body.device !== null) return parseDevice(body.device);
   const ua = optionalString(body, "user_agent") ?? (isBrowserUserAgent(rc.userAgent) ? rc.userAgent : undefined);
   if (ua !== undefined) return { ...deviceFromUserAgent(ua), ip_address: rc.clientIp };
-  return {
-    device_type: "Macintosh",
-    is_mobile: false,
-    browser_name: "Chrome",
-    browser_version: "131.0.0.0",
-    ip_address: rc.clientIp,
-    city: "San Francisco",
-    country: "US",
-  };
+  return { ...standInDevice(rc.store.devSignIns++), ip_address: rc.clientIp };
 }
 
 function requestOrigin(request: Request): string | undefined {

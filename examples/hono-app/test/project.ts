@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { emulatorBindings, gatewayBindings } from "../../../test/support/config.ts";
+import { withoutDanglingSourcemaps } from "../../../test/support/dangling-sourcemaps.mjs";
 
 /**
  * The example app's test project (vitest.config.ts at the repository root lists it beside the
@@ -32,6 +33,7 @@ export function exampleProject(options: { shared: Record<string, unknown>; compa
       include: ["test/**/*.test.ts"],
     },
     plugins: [
+      withoutDanglingSourcemaps(),
       cloudflareTest({
         wrangler: { configPath: here("../wrangler.toml") },
         miniflare: {
