@@ -1,7 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { exampleProject } from "./examples/hono-app/test/project.ts";
-import { RATE_LIMITS } from "./src/limits.ts";
+import { RATE_LIMITS } from "./src/config/rate-limits.ts";
 import { proxyProject } from "./test/proxy/project.ts";
 import { emulatorBindings, gatewayBindings } from "./test/support/config.ts";
 import { withoutDanglingSourcemaps } from "./test/support/dangling-sourcemaps.mjs";

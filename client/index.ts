@@ -9,10 +9,10 @@
  *
  * Every non-2xx answer throws a `GatewayError` carrying Clerk's error envelope.
  */
-import type { CreateSessionBody, ListSessionsQuery, RefreshSessionBody, TokenBody } from "../src/api-schemas";
+import type { CreateSessionBody, ListSessionsQuery, RefreshSessionBody, TokenBody } from "../src/api/schemas";
 import type { FapiActiveSession, FapiSession } from "../src/clerk/fapi";
 import type { Session } from "../src/clerk/schemas";
-import type { ClerkErrorBody } from "../src/errors";
+import type { ClerkErrorBody } from "../src/core/errors";
 
 export type {
   CreateSessionBody,

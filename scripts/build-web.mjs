@@ -3,7 +3,7 @@
  * Builds what the Worker serves as static assets (public/), so the Worker bundle stays small:
  * - public/assets/devices.js, docs.js: the page scripts (web/*.ts, with the typed client);
  * - public/openapi.json: the OpenAPI 3.1 document, generated from the zod schemas in
- *   src/api-schemas.ts by src/openapi.ts (test/openapi.test.ts checks it is current).
+ *   src/api/schemas.ts by src/api/openapi.ts (test/openapi.test.ts checks it is current).
  * Run by wrangler before `dev` and `deploy` ([build] in wrangler.toml), by the tests' global
  * setup, and by `npm start`. Both outputs are build products (.gitignore).
  */
@@ -34,7 +34,7 @@ export async function buildWeb() {
     const generator = join(scratch, "openapi.mjs");
     await build({
       absWorkingDir: root,
-      entryPoints: ["src/openapi.ts"],
+      entryPoints: ["src/api/openapi.ts"],
       outfile: generator,
       bundle: true,
       format: "esm",

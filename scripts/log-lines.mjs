@@ -1,5 +1,5 @@
 /**
- * Makes the gateway's JSON log lines (src/observability.ts) readable in `npm start`:
+ * Makes the gateway's JSON log lines (src/http/request-log.ts) readable in `npm start`:
  * one short line per request or audit event. The JSON itself is what production log
  * pipelines read; this is only for a person watching a terminal. Lines that are not the
  * gateway's JSON come back unchanged; wrangler's own request lines (which repeat ours) as null.

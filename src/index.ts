@@ -3,7 +3,7 @@ import { sessionGateway } from "./hono";
 import { withOrigin } from "./proxy/dispatch";
 
 /** The per-user revocation authority (binding SESSION_DIRECTORY); workerd finds the class by this export. */
-export { SessionDirectory } from "./directory/session-directory";
+export { SessionDirectory } from "./revocation/session-directory";
 
 /**
  * The standalone Worker: the gateway mounted at the root of an otherwise empty Hono app, exactly

@@ -1,4 +1,4 @@
-import { buildOpenApiDocument } from "./openapi";
+import { buildOpenApiDocument } from "./api/openapi";
 
 /**
  * The gateway's OpenAPI document as a module, for `sessionGateway({ openapi })`. The package

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { advanceClock, freezeClock, now, resetClock, sleep } from "../src/clock";
+import { advanceClock, freezeClock, now, resetClock, sleep } from "../src/core/clock";
 
-/** The gateway's clock (src/clock.ts): wall time unless a test moves or stops it. */
+/** The gateway's clock (src/core/clock.ts): wall time unless a test moves or stops it. */
 afterEach(resetClock);
 
 describe("the gateway's clock", () => {

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import devVarsExample from "../.dev.vars.example?raw";
 import exampleWranglerToml from "../examples/hono-app/wrangler.toml?raw";
 import readme from "../README.md?raw";
-import { createApp } from "../src/app";
-import { type Bindings, SETTINGS, type SettingName } from "../src/env";
+import { createApp } from "../src/api/app";
+import { type ConfigBindings as Bindings, SETTINGS, type SettingName } from "../src/config/settings";
 import wranglerToml from "../wrangler.toml?raw";
 import { emulatorCalls, freshToken, SEED } from "./support/emulator";
 import { captureConsole, useFreshWorld } from "./support/fresh-world";
@@ -154,7 +154,7 @@ describe("the request log of a misconfigured gateway names the setting, never it
   });
 });
 
-describe("one settings table: src/env.ts SETTINGS", () => {
+describe("one settings table: src/config/settings.ts SETTINGS", () => {
   const names = Object.keys(SETTINGS) as SettingName[];
 
   it("is the README's configuration table, row for row", () => {

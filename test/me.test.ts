@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { kvKeys } from "../src/cache/kv-schema";
+import { kvKeys } from "../src/storage/kv-schema";
 import { TEST_AUTHORIZED_PARTIES } from "./support/config";
 import { clerkSession, emulatorCalls, freshToken, SEED, signIn } from "./support/emulator";
 import { useFreshWorld } from "./support/fresh-world";

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import "../src/app";
-import { settled } from "../src/cache/kv-writer";
+import "../src/api/app";
+import type { Session } from "../src/clerk/schemas";
 import {
   BoundedMap,
   ENTRY_OVERHEAD_BYTES,
@@ -9,13 +9,13 @@ import {
   type MemoryName,
   registeredMap,
   resetIsolateMemory,
-} from "../src/cache/memory";
-import { SessionCache } from "../src/cache/session-cache";
-import type { Session } from "../src/clerk/schemas";
+} from "../src/core/isolate-memory";
+import { SessionCache } from "../src/sessions/session-cache";
+import { settled } from "../src/storage/kv-writer";
 import { coldIsolate } from "./support/fresh-world";
 
 /**
- * The registry of isolate memory (src/cache/memory.ts): every structure an isolate keeps
+ * The registry of isolate memory (src/core/isolate-memory.ts): every structure an isolate keeps
  * between requests is registered, each is held to its entry bound and its byte bound, and
  * one call forgets all of them.
  */
@@ -147,7 +147,7 @@ describe("no per-isolate structure outside the registry", () => {
     expect(Object.keys(sources).length).toBeGreaterThan(20);
     const found: string[] = [];
     for (const [path, text] of Object.entries(sources)) {
-      if (path.endsWith("/cache/memory.ts")) continue;
+      if (path.endsWith("/core/isolate-memory.ts")) continue;
       text.split("\n").forEach((line, index) => {
         // Module level is column 0; a Set built from a literal list is a constant, not memory.
         if (/^(export )?(const|let|var) \w+(: [^=]+)? = new (Map|WeakMap|WeakSet|Set(?!\(\[))\b/.test(line)) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { settled } from "../src/cache/kv-writer";
-import { memoryLookups, memoryLookupTotals } from "../src/cache/memory-stats";
+import { memoryLookups, memoryLookupTotals } from "../src/core/memory-stats";
+import { settled } from "../src/storage/kv-writer";
 import { freshToken, SEED } from "./support/emulator";
 import { captureConsole, useFreshWorld } from "./support/fresh-world";
 import { call } from "./support/gateway";

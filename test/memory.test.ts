@@ -1,21 +1,26 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../src/app";
+import { createApp } from "../src/api/app";
 import { CLOCK_SKEW_SECONDS } from "../src/auth/session-token";
-import { kvKeys } from "../src/cache/kv-schema";
-import { settled } from "../src/cache/kv-writer";
-import { BoundedMap, REVOCATION_NEGATIVE_MEMORY_MS, registeredMap, SESSION_LIST_MEMORY_MS } from "../src/cache/memory";
-import { advanceClock, freezeClock, now } from "../src/clock";
-import type { Bindings } from "../src/env";
+import { advanceClock, freezeClock, now } from "../src/core/clock";
+import {
+  BoundedMap,
+  REVOCATION_NEGATIVE_MEMORY_MS,
+  registeredMap,
+  SESSION_LIST_MEMORY_MS,
+} from "../src/core/isolate-memory";
+import type { Bindings } from "../src/http/app-env";
+import { kvKeys } from "../src/storage/kv-schema";
+import { settled } from "../src/storage/kv-writer";
 import { directoryObject } from "./support/directory";
 import { clearCalls, emulatorCalls, freshToken, SEED, signIn, tokenWith } from "./support/emulator";
 import { useFreshWorld } from "./support/fresh-world";
 import { call, gatewayRequest, SERVICE_KEY } from "./support/gateway";
 
 /**
- * The per-isolate memory layers of src/cache/memory.ts: they make the warm path fast and
+ * The per-isolate memory layers of src/core/isolate-memory.ts: they make the warm path fast and
  * must never make the gateway accept or serve what KV and Clerk would not, beyond the
- * stated bounds. Time is the gateway's clock (src/clock.ts), moved by the tests: no test
+ * stated bounds. Time is the gateway's clock (src/core/clock.ts), moved by the tests: no test
  * waits for it, and none depends on how fast the machine runs it.
  */
 const ACTIVE = "/v1/me/sessions/active";

@@ -1,8 +1,8 @@
 import { type Schema, Validator } from "@cfworker/json-schema";
 import { describe, expect, inject, it } from "vitest";
-import { createApp } from "../src/app";
-import { buildOpenApiDocument, OPERATIONS } from "../src/openapi";
-import { PAGE_ROUTES } from "../src/routes/pages";
+import { createApp } from "../src/api/app";
+import { buildOpenApiDocument, OPERATIONS } from "../src/api/openapi";
+import { PAGE_ROUTES } from "../src/api/routes/pages";
 import { TEST_PUBLISHABLE_KEY } from "./support/config";
 import { freshToken, SEED } from "./support/emulator";
 import { freshWorld } from "./support/fresh-world";
@@ -46,7 +46,7 @@ describe("/openapi.json is a valid OpenAPI 3.1 document", () => {
     expect(result.version).toBe("3.1");
   });
 
-  it("is served as a static asset, exactly as src/openapi.ts builds it from today's schemas", async () => {
+  it("is served as a static asset, exactly as src/api/openapi.ts builds it from today's schemas", async () => {
     const response = await call("/openapi.json");
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toContain("application/json");

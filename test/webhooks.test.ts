@@ -1,6 +1,6 @@
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { kvKeys } from "../src/cache/kv-schema";
+import { kvKeys } from "../src/storage/kv-schema";
 import { TEST_WEBHOOK_SECRET } from "./support/config";
 import {
   clearCalls,

@@ -1,6 +1,6 @@
 /**
  * The constants of today's design the scale model uses, read from the gateway's source, so the
- * model follows the code: change REVOCATION_NEGATIVE_MEMORY_MS in src/cache/memory.ts and the
+ * model follows the code: change REVOCATION_NEGATIVE_MEMORY_MS in src/core/isolate-memory.ts and the
  * model changes with it. Each is an exported numeric constant (`export const NAME = 1_000;`, or a
  * product such as `10 * 60_000`); a missing or renamed one stops the bench instead of guessing.
  */
@@ -12,12 +12,12 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** Which constant, in which file. */
 export const CODE_CONSTANTS = {
-  REVOCATION_NEGATIVE_MEMORY_MS: "src/cache/memory.ts",
-  SESSION_LIST_MEMORY_MS: "src/cache/memory.ts",
-  SESSION_STATUS_MEMORY_MS: "src/cache/memory.ts",
-  ENTRY_OVERHEAD_BYTES: "src/cache/memory.ts",
-  DIRECTORY_TIMEOUT_MS: "src/directory/client.ts",
-  DIRECTORY_FALLBACK_MAX_MS: "src/cache/revocations.ts",
+  REVOCATION_NEGATIVE_MEMORY_MS: "src/core/isolate-memory.ts",
+  SESSION_LIST_MEMORY_MS: "src/core/isolate-memory.ts",
+  SESSION_STATUS_MEMORY_MS: "src/core/isolate-memory.ts",
+  ENTRY_OVERHEAD_BYTES: "src/core/isolate-memory.ts",
+  DIRECTORY_TIMEOUT_MS: "src/revocation/directory-client.ts",
+  DIRECTORY_FALLBACK_MAX_MS: "src/revocation/revocations.ts",
   SESSION_TOKEN_LIFETIME_SECONDS: "src/auth/session-token.ts",
   CLOCK_SKEW_SECONDS: "src/auth/session-token.ts",
 };

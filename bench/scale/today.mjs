@@ -1,5 +1,5 @@
 /**
- * Today's design, as src/cache/revocations.ts does it: every authenticated request checks
+ * Today's design, as src/revocation/revocations.ts does it: every authenticated request checks
  * this isolate's memory of known revocations, then its "not revoked" memory of the session
  * (REVOCATION_NEGATIVE_MEMORY_MS from the answer's arrival), and on a miss asks the user's
  * SessionDirectory object, one RPC, no single flight (concurrent misses each ask). The object

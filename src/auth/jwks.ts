@@ -6,13 +6,13 @@
  * concurrent fetches share one call; keys already known keep working while Clerk is down.
  */
 import { importJWK, importSPKI } from "jose";
-import { readStoredJwks, storeJwks } from "../cache/jwks-store";
-import { fixedBytes, isolateMap } from "../cache/memory";
 import type { ClerkClient } from "../clerk/client";
 import type { Jwks } from "../clerk/schemas";
-import { now } from "../clock";
-import { ApiError, unauthenticated, upstreamUnavailable } from "../errors";
-import { joinWithin } from "../joined-work";
+import { now } from "../core/clock";
+import { ApiError, unauthenticated, upstreamUnavailable } from "../core/errors";
+import { fixedBytes, isolateMap } from "../core/isolate-memory";
+import { joinWithin } from "../core/single-flight";
+import { readStoredJwks, storeJwks } from "../storage/jwks-store";
 
 /** An unknown `kid` makes this isolate ask Clerk for keys at most once per this interval. */
 export const UNKNOWN_KID_REFETCH_INTERVAL_MS = 30_000;
@@ -108,7 +108,7 @@ export class JwksKeyStore {
 
   /**
    * KV is read once per isolate. The read may belong to a request that is gone
-   * (src/joined-work.ts): after a bounded wait this request reads KV itself.
+   * (src/core/single-flight.ts): after a bounded wait this request reads KV itself.
    */
   async #checkKv(kv: KVNamespace): Promise<void> {
     this.#kvChecked ??= this.#loadFromKv(kv);
@@ -121,7 +121,7 @@ export class JwksKeyStore {
 
   /**
    * Concurrent fetches share one call, which outlives the request that started it (waitUntil).
-   * If that request is gone anyway (src/joined-work.ts), a waiter fetches after a bounded wait:
+   * If that request is gone anyway (src/core/single-flight.ts), a waiter fetches after a bounded wait:
    * the stalled call never reached Clerk's answer, so the once-per-interval bound is not spent.
    */
   async #fetchRemote(deps: KeyLookupDeps): Promise<void> {

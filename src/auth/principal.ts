@@ -2,7 +2,7 @@
  * @module
  * Who is calling, as established by the auth middleware.
  */
-import { unauthenticated } from "../errors";
+import { unauthenticated } from "../core/errors";
 
 export type SessionClaims = {
   sub: string;

@@ -4,7 +4,7 @@
  * digests first, so neither content nor length leaks through timing, and every
  * configured key is checked whatever matched before it.
  */
-import { isolateMap } from "../cache/memory";
+import { isolateMap } from "../core/isolate-memory";
 
 const encoder = new TextEncoder();
 /** Per parsed key list (one per configuration): a 32-byte digest per key. */

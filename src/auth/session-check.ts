@@ -1,10 +1,10 @@
-import { isRevoked, type RevocationBindings, type RevocationMetrics } from "../cache/revocations";
+import { isRevoked, type RevocationBindings, type RevocationMetrics } from "../revocation/revocations";
 import { type VerifyOptions, type VerifyResult, verifySessionToken } from "./session-token";
 
 /**
  * The one answer to "may this session token act now?": the whole token policy
  * (session-token.ts) and then the revocation state every authenticated path shares
- * (cache/revocations.ts). The gateway's own routes and the app middleware
+ * (revocation/revocations.ts). The gateway's own routes and the app middleware
  * (`clerk-session-gateway/hono`) both ask here, so they can never disagree.
  */
 export type SessionCheck = VerifyResult | { ok: false; reason: "revoked" };

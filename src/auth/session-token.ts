@@ -6,13 +6,13 @@
  * allowed. Why a token failed is returned for the log; callers only ever see a 401.
  */
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
-import { REVOCATION_TTL_SECONDS } from "../cache/kv-schema";
-import { isolateMap, jsonBytes, VERIFIED_TOKEN_MEMORY_MS } from "../cache/memory";
-import { countLookup } from "../cache/memory-stats";
-import { now } from "../clock";
-import type { GatewayConfig } from "../env";
-import { ApiError, misconfigured } from "../errors";
-import { SESSION_ID, USER_ID } from "../ids";
+import type { GatewayConfig } from "../config/settings";
+import { now } from "../core/clock";
+import { ApiError, misconfigured } from "../core/errors";
+import { SESSION_ID, USER_ID } from "../core/ids";
+import { isolateMap, jsonBytes, VERIFIED_TOKEN_MEMORY_MS } from "../core/isolate-memory";
+import { countLookup } from "../core/memory-stats";
+import { REVOCATION_TTL_SECONDS } from "../storage/kv-schema";
 import { jwksStoreFor, type KeyLookupDeps, pemKey } from "./jwks";
 import type { SessionClaims } from "./principal";
 
@@ -104,7 +104,7 @@ export async function verifySessionToken(token: string, options: VerifyOptions):
   }
 
   const verifiedAt = now();
-  // jose would judge `exp`, `nbf` and `iat` by wall time: the gateway's clock decides (src/clock.ts).
+  // jose would judge `exp`, `nbf` and `iat` by wall time: the gateway's clock decides (src/core/clock.ts).
   let currentDate = new Date(verifiedAt);
   if (options.ignoreExpiry) {
     // Verify as of the token's own expiry, so only `exp` is waived: the signature, issuer and the rest still hold.

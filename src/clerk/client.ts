@@ -6,10 +6,9 @@
  * says what is known, in Clerk's envelope.
  */
 import * as z from "zod/mini";
-import { fixedBytes, isolateMap } from "../cache/memory";
-import { now } from "../clock";
-import type { GatewayConfig } from "../env";
-import { ApiError, rateLimited, upstreamUnavailable } from "../errors";
+import { now } from "../core/clock";
+import { ApiError, rateLimited, upstreamUnavailable } from "../core/errors";
+import { fixedBytes, isolateMap } from "../core/isolate-memory";
 import { ClerkErrors, Jwks, PaginatedSessionList, Session, SessionList, SessionRefresh, Token } from "./schemas";
 
 /** What one request spent upstream: feeds the request log, audit lines and Server-Timing. */
@@ -90,13 +89,24 @@ type RequestSpec<T> = {
 const seg = (value: string) => encodeURIComponent(value);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** What the client needs of the gateway's configuration (config/settings.ts's GatewayConfig has it all). */
+export type ClerkApiConfig = {
+  /** Clerk's Backend API, `https://api.clerk.com` or CLERK_API_URL. */
+  apiUrl: string;
+  secretKey: string;
+  /** Sent as `Clerk-API-Version` unless a call names its own. */
+  apiVersion: string;
+  /** Each call's deadline (UPSTREAM_TIMEOUT_MS). */
+  upstreamTimeoutMs: number;
+};
+
 export class ClerkClient {
   readonly stats: UpstreamStats;
-  readonly #config: GatewayConfig;
+  readonly #config: ClerkApiConfig;
   readonly #beforeCall: (() => Promise<void>) | undefined;
   readonly #fetch: typeof fetch;
 
-  constructor(config: GatewayConfig, options: ClerkClientOptions = {}) {
+  constructor(config: ClerkApiConfig, options: ClerkClientOptions = {}) {
     this.#config = config;
     this.stats = options.stats ?? newUpstreamStats();
     this.#beforeCall = options.beforeCall;

@@ -78,7 +78,7 @@ export const Jwk = z.looseObject({
 export const Jwks = z.object({ keys: z.array(Jwk) });
 export type Jwks = z.infer<typeof Jwks>;
 
-/** One error of Clerk's envelope. Clerk may omit `long_message`; the gateway always sends it (src/errors.ts). */
+/** One error of Clerk's envelope. Clerk may omit `long_message`; the gateway always sends it (src/core/errors.ts). */
 export const ClerkError = z.looseObject({
   code: z.string(),
   message: z.string(),

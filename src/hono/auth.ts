@@ -1,18 +1,18 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { crossSiteCookieRequest, isCrossSiteCookieRequest, readCredential } from "../auth/middleware";
+import { endedSessionStatus } from "../auth/long-lived";
 import type { SessionClaims } from "../auth/principal";
 import { type RefusalReason, refusal } from "../auth/refusals";
 import { checkSessionToken } from "../auth/session-check";
-import { waitUntilOf } from "../background";
-import { markRevoked } from "../cache/revocations";
 import { ClerkClient } from "../clerk/client";
-import { directoryUnavailable } from "../directory/client";
-import { loadConfig } from "../env";
-import { ApiError, forbidden, misconfiguredSetting, rateLimited, upstreamUnavailable } from "../errors";
-import { log } from "../observability";
-import { endedSessionStatus } from "../policies";
-import { limitOrThrow, RATE_LIMITS } from "../rate-limit";
+import { loadConfig } from "../config/settings";
+import { ApiError, forbidden, misconfiguredSetting, rateLimited, upstreamUnavailable } from "../core/errors";
+import { log } from "../core/log";
+import { waitUntilOf } from "../core/wait-until";
+import { crossSiteCookieRequest, isCrossSiteCookieRequest, readCredential } from "../http/auth-middleware";
+import { limitOrThrow, RATE_LIMITS } from "../http/rate-limit";
+import { directoryUnavailable } from "../revocation/directory-client";
+import { markRevoked } from "../revocation/revocations";
 import { type GatewayOptions, gatewayEnv } from "./bindings";
 import { servedByMountedGateway } from "./gateway-mount";
 
@@ -331,7 +331,7 @@ async function authenticate(c: Context, options: GatewayOptions): Promise<AuthOb
  * Retry-After whatever the app's own error handler would make of an exception, and a public
  * route keeps working. Not counted as a failed attempt.
  * - The user's SessionDirectory has been unreachable for longer than the fallback allows
- *   (cache/revocations.ts logged it): the session can be neither vouched for nor blamed.
+ *   (revocation/revocations.ts logged it): the session can be neither vouched for nor blamed.
  * - Clerk's signing keys could not be loaded (a cold isolate, no JWKS in KV, Clerk failing).
  * - Anything else unexpected: logged as an error, signed out.
  * A misconfiguration (CLERK_JWT_KEY that does not import) is still the operator's error.

@@ -1,6 +1,6 @@
-import { fixedBytes, isolateMap } from "../cache/memory";
-import type { Bindings } from "../env";
-import { misconfigured } from "../errors";
+import { misconfigured } from "../core/errors";
+import { fixedBytes, isolateMap } from "../core/isolate-memory";
+import type { Bindings } from "../http/app-env";
 
 /**
  * How an app Worker tells the gateway code where its state lives. The gateway reads its

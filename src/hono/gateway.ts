@@ -1,7 +1,7 @@
 import { type Context, type ExecutionContext, Hono } from "hono";
 import { basePath } from "hono/route";
-import { createApp } from "../app";
-import { ApiError, internalError, notFound } from "../errors";
+import { createApp } from "../api/app";
+import { ApiError, internalError, notFound } from "../core/errors";
 import { type GatewayOptions, gatewayEnv } from "./bindings";
 import { markGatewayMount } from "./gateway-mount";
 

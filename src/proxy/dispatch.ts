@@ -1,10 +1,9 @@
-import type { AppEnv } from "../context";
-import type { Bindings } from "../env";
-import { loadConfig } from "../env";
-import { ApiError, internalError, notFound } from "../errors";
-import { createProxyApp } from "./app";
-import { ASSERTION_JWKS_PATH } from "./assertion";
-import { stripBasePath } from "./paths";
+import { ASSERTION_JWKS_PATH } from "../auth/origin-assertion";
+import { stripBasePath } from "../config/paths";
+import { loadConfig } from "../config/settings";
+import { ApiError, internalError, notFound } from "../core/errors";
+import type { AppEnv, Bindings } from "../http/app-env";
+import { createProxyApp } from "./proxy-app";
 
 type Handler = { fetch: (request: Request, env: Bindings, ctx: ExecutionContext) => Response | Promise<Response> };
 

@@ -1,8 +1,8 @@
+import { ASSERTION_HEADER } from "../auth/origin-assertion";
 import type { UserPrincipal } from "../auth/principal";
-import { incompleteBody } from "../body";
-import type { ProxyConfig } from "../env";
-import { ApiError } from "../errors";
-import { ASSERTION_HEADER } from "./assertion";
+import type { ProxyConfig } from "../config/settings";
+import { ApiError } from "../core/errors";
+import { incompleteBody } from "../http/body-limit";
 
 /** Identity headers the gateway sets on a forwarded request. */
 export const IDENTITY_HEADERS = {

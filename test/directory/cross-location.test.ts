@@ -1,11 +1,11 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { kvKeys } from "../../src/cache/kv-schema";
-import { REVOCATION_NEGATIVE_MEMORY_MS } from "../../src/cache/memory";
-import { isRevokedHere } from "../../src/cache/revocations";
-import { DIRECTORY_TIMEOUT_MS } from "../../src/directory/client";
-import type { SessionDirectory } from "../../src/directory/session-directory";
+import { REVOCATION_NEGATIVE_MEMORY_MS } from "../../src/core/isolate-memory";
+import { DIRECTORY_TIMEOUT_MS } from "../../src/revocation/directory-client";
+import { isRevokedHere } from "../../src/revocation/revocations";
+import type { SessionDirectory } from "../../src/revocation/session-directory";
+import { kvKeys } from "../../src/storage/kv-schema";
 import { expectRefusedEverywhere } from "../security/routes";
 import { directoryObject } from "../support/directory";
 import { freshToken, setSessionStatus, signIn } from "../support/emulator";

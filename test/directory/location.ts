@@ -1,6 +1,6 @@
-import { createApp } from "../../src/app";
-import { kvKeys } from "../../src/cache/kv-schema";
-import type { Bindings } from "../../src/env";
+import { createApp } from "../../src/api/app";
+import type { Bindings } from "../../src/http/app-env";
+import { kvKeys } from "../../src/storage/kv-schema";
 
 /**
  * A second gateway "location" for the cross-location tests: the same app, built into its own

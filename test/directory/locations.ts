@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { createApp } from "../../src/app";
+import { createApp } from "../../src/api/app";
 import { type CallOptions, gatewayRequest } from "../support/gateway";
 
 /**

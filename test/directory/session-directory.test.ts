@@ -6,7 +6,7 @@ import {
   REVOCATION_RECORD_SECONDS,
   type SessionDirectory,
   WEBHOOK_CLAIM_SECONDS,
-} from "../../src/directory/session-directory";
+} from "../../src/revocation/session-directory";
 import { directoryObject } from "../support/directory";
 import { SEED } from "../support/emulator";
 import { useFreshWorld } from "../support/fresh-world";

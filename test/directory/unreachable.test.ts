@@ -1,10 +1,10 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, type MockInstance, vi } from "vitest";
-import { kvKeys } from "../../src/cache/kv-schema";
-import { DIRECTORY_FALLBACK_MAX_MS, isRevokedHere } from "../../src/cache/revocations";
-import { DIRECTORY_TIMEOUT_MS, type DirectoryNamespace } from "../../src/directory/client";
-import type { SessionDirectory } from "../../src/directory/session-directory";
+import { DIRECTORY_TIMEOUT_MS, type DirectoryNamespace } from "../../src/revocation/directory-client";
+import { DIRECTORY_FALLBACK_MAX_MS, isRevokedHere } from "../../src/revocation/revocations";
+import type { SessionDirectory } from "../../src/revocation/session-directory";
+import { kvKeys } from "../../src/storage/kv-schema";
 import { directory, directoryObject } from "../support/directory";
 import {
   clearCalls,

@@ -1,8 +1,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { kvKeys } from "../../src/cache/kv-schema";
-import { type SessionDirectory, UNSCOPED_OBJECT_NAME } from "../../src/directory/session-directory";
+import { type SessionDirectory, UNSCOPED_OBJECT_NAME } from "../../src/revocation/session-directory";
+import { kvKeys } from "../../src/storage/kv-schema";
 import { TEST_WEBHOOK_SECRET } from "../support/config";
 import { directoryObject } from "../support/directory";
 import {

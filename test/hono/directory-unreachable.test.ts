@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { afterEach, describe, expect, it, type MockInstance, vi } from "vitest";
-import { DIRECTORY_FALLBACK_MAX_MS } from "../../src/cache/revocations";
-import type { DirectoryNamespace } from "../../src/directory/client";
 import { clerkMiddleware, getAuth, requireAuth } from "../../src/hono";
+import type { DirectoryNamespace } from "../../src/revocation/directory-client";
+import { DIRECTORY_FALLBACK_MAX_MS } from "../../src/revocation/revocations";
 import { clearCalls, signIn, tokenWith, upstreamCalls } from "../support/emulator";
 import { captureConsole, useFreshWorld } from "../support/fresh-world";
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { resetIsolateMemory } from "../../src/cache/memory";
+import { resetIsolateMemory } from "../../src/core/isolate-memory";
 import * as ours from "../../src/hono";
 import { TEST_AUTHORIZED_PARTIES, TEST_SERVICE_KEYS } from "../support/config";
 import {

@@ -7,7 +7,7 @@ import { clearOrigin, digestStream, originRequests, patternStream, sendWith } fr
 
 /**
  * Uploads the client does not finish, through the proxy front door. The gateway streams the
- * body to the origin itself (no src/body.ts read first), so it must tell "the client's body
+ * body to the origin itself (no src/http/body-limit.ts read first), so it must tell "the client's body
  * broke" from "the origin failed": the first is the client's doing, a 400 like the gateway's
  * own routes give, with no error-level log line (anyone could raise false 5xx alerts with it);
  * the origin must never receive a cut body that looks complete.

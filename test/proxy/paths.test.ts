@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isPublicPath, parsePrefix, stripBasePath } from "../../src/proxy/paths";
+import { isPublicPath, parsePrefix, stripBasePath } from "../../src/config/paths";
 
 /**
  * The path rules of the proxy as properties, over paths built from the pieces attacks are

@@ -1,5 +1,5 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { RATE_LIMITS } from "../../src/limits.ts";
+import { RATE_LIMITS } from "../../src/config/rate-limits.ts";
 import { emulatorBindings } from "../support/config.ts";
 import { withoutDanglingSourcemaps } from "../support/dangling-sourcemaps.mjs";
 import { proxyGatewayBindings } from "./config.ts";

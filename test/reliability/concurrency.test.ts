@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { KV_MIN_WRITE_INTERVAL_MS, kvKeys } from "../../src/cache/kv-schema";
-import { queuedValue, settled, writeCoalesced } from "../../src/cache/kv-writer";
-import { SessionCache } from "../../src/cache/session-cache";
-import { advanceClock } from "../../src/clock";
+import { advanceClock } from "../../src/core/clock";
+import { SessionCache } from "../../src/sessions/session-cache";
+import { KV_MIN_WRITE_INTERVAL_MS, kvKeys } from "../../src/storage/kv-schema";
+import { queuedValue, settled, writeCoalesced } from "../../src/storage/kv-writer";
 import { clerkSession, clerkSessions, SEED, type SignedIn, signIn } from "../support/emulator";
 import { coldIsolate, useFreshWorld } from "../support/fresh-world";
 import { call, SERVICE_KEY } from "../support/gateway";

@@ -10,9 +10,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { JwksKeyStore } from "../../src/auth/jwks";
-import { queuedValue, writeCoalesced } from "../../src/cache/kv-writer";
 import { ClerkClient } from "../../src/clerk/client";
-import { loadConfig } from "../../src/env";
+import { loadConfig } from "../../src/config/settings";
+import { queuedValue, writeCoalesced } from "../../src/storage/kv-writer";
 import { clearFaults, emulatorKid, setFault } from "../support/emulator";
 import { coldIsolate, useFreshWorld } from "../support/fresh-world";
 import { call, SERVICE_KEY } from "../support/gateway";

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { kvKeys } from "../../src/cache/kv-schema";
-import { settled } from "../../src/cache/kv-writer";
-import { advanceClock } from "../../src/clock";
+import { advanceClock } from "../../src/core/clock";
+import { kvKeys } from "../../src/storage/kv-schema";
+import { settled } from "../../src/storage/kv-writer";
 import {
   clearFaults,
   clerkSession,

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
-import { kvKeys } from "../../src/cache/kv-schema";
-import { settled } from "../../src/cache/kv-writer";
-import type { Bindings } from "../../src/env";
+import { createApp } from "../../src/api/app";
+import type { Bindings } from "../../src/http/app-env";
+import { kvKeys } from "../../src/storage/kv-schema";
+import { settled } from "../../src/storage/kv-writer";
 import { TEST_SECRET_KEY, TEST_SERVICE_KEYS, TEST_WEBHOOK_SECRET } from "../support/config";
 import { clearFaults, emulatorCalls, freshToken, SEED, setFault, signIn } from "../support/emulator";
 import { captureConsole, useFreshWorld } from "../support/fresh-world";

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
-import { createApp } from "../../src/app";
-import { kvKeys } from "../../src/cache/kv-schema";
-import { settled } from "../../src/cache/kv-writer";
-import type { Bindings } from "../../src/env";
+import { createApp } from "../../src/api/app";
+import type { Bindings } from "../../src/http/app-env";
+import { kvKeys } from "../../src/storage/kv-schema";
+import { settled } from "../../src/storage/kv-writer";
 import { emulatorCalls, SEED, type SignedIn, signIn } from "../support/emulator";
 import { type CallOptions, call, gatewayRequest } from "../support/gateway";
 

@@ -2,7 +2,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SESSION_ID } from "../../src/ids";
+import { SESSION_ID } from "../../src/core/ids";
 import worker from "../../src/index";
 import { clearCalls, emulatorCalls, SEED, signClaims, signIn } from "../support/emulator";
 import { captureConsole, freshWorld } from "../support/fresh-world";

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { kvKeys } from "../../src/cache/kv-schema";
-import { RATE_LIMITS } from "../../src/rate-limit";
+import { RATE_LIMITS } from "../../src/http/rate-limit";
+import { kvKeys } from "../../src/storage/kv-schema";
 import wranglerToml from "../../wrangler.toml?raw";
 import { TEST_SERVICE_KEYS } from "../support/config";
 import { clearCalls, freshToken, SEED, signIn, upstreamCalls } from "../support/emulator";

@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { gatewayAssertionVerifier } from "../../examples/origin-assertion/verify";
 import verifierSource from "../../examples/origin-assertion/verify.ts?raw";
 import readme from "../../README.md?raw";
-import { ASSERTION_LIFETIME_SECONDS } from "../../src/proxy/assertion";
+import { ASSERTION_LIFETIME_SECONDS } from "../../src/auth/origin-assertion";
 import { ORIGIN_URL, TEST_ASSERTION_NEXT_KEY, TEST_BASE_PATH, TEST_ORIGIN_SECRET } from "../proxy/config";
 import { clearOrigin, originRequests, type ReceivedRequest, sendWith } from "../proxy/support";
 import { TEST_AUTHORIZED_PARTIES } from "../support/config";
@@ -302,8 +302,8 @@ describe("3. public paths: doubt fails closed", () => {
 
 describe("the user's SessionDirectory unreachable, through the proxy", () => {
   it("past the fallback bound: 503 with Retry-After, the origin sees nothing", async () => {
-    const { DIRECTORY_FALLBACK_MAX_MS } = await import("../../src/cache/revocations");
-    const { advanceClock } = await import("../../src/clock");
+    const { DIRECTORY_FALLBACK_MAX_MS } = await import("../../src/revocation/revocations");
+    const { advanceClock } = await import("../../src/core/clock");
     const fail = () => Promise.reject(new Error("Durable Object reset because its code was updated."));
     const broken = {
       idFromName: (name: string) => env.SESSION_DIRECTORY?.idFromName(name),

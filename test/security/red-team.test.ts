@@ -2,8 +2,8 @@ import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MAX_TOKEN_LIFETIME_SECONDS } from "../../src/auth/session-token";
-import { REVOCATION_TTL_SECONDS } from "../../src/cache/kv-schema";
-import { RATE_LIMITS } from "../../src/rate-limit";
+import { RATE_LIMITS } from "../../src/http/rate-limit";
+import { REVOCATION_TTL_SECONDS } from "../../src/storage/kv-schema";
 import {
   clearCalls,
   clearFaults,

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { kvKeys } from "../../src/cache/kv-schema";
-import { REVOCATION_NEGATIVE_MEMORY_MS } from "../../src/cache/memory";
-import { isRevokedHere } from "../../src/cache/revocations";
-import { advanceClock } from "../../src/clock";
+import { advanceClock } from "../../src/core/clock";
+import { REVOCATION_NEGATIVE_MEMORY_MS } from "../../src/core/isolate-memory";
+import { isRevokedHere } from "../../src/revocation/revocations";
+import { kvKeys } from "../../src/storage/kv-schema";
 import { directoryObject } from "../support/directory";
 import { freshToken, type SignedIn, setFault, setSessionStatus, signIn } from "../support/emulator";
 import { useFreshWorld } from "../support/fresh-world";

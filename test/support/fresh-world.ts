@@ -18,10 +18,10 @@
  */
 import { reset } from "cloudflare:test";
 import { afterAll, afterEach, beforeAll, beforeEach, type MockInstance, vi } from "vitest";
-import { KV_MIN_WRITE_INTERVAL_MS } from "../../src/cache/kv-schema";
-import { settled } from "../../src/cache/kv-writer";
-import { resetIsolateMemory } from "../../src/cache/memory";
-import { advanceClock } from "../../src/clock";
+import { advanceClock } from "../../src/core/clock";
+import { resetIsolateMemory } from "../../src/core/isolate-memory";
+import { KV_MIN_WRITE_INTERVAL_MS } from "../../src/storage/kv-schema";
+import { settled } from "../../src/storage/kv-writer";
 import { resetEmulator } from "./emulator";
 
 /**
@@ -29,7 +29,7 @@ import { resetEmulator } from "./emulator";
  * The one place the tests reset isolate memory (and the gateway's clock, with it).
  */
 export function coldIsolate(): void {
-  // Every structure of the registry (src/cache/memory.ts), including Clerk's 429 blocks (a 429 in
+  // Every structure of the registry (src/core/isolate-memory.ts), including Clerk's 429 blocks (a 429 in
   // one test blocks calls to Clerk for its Retry-After; the next test starts unblocked), but the
   // signing keys: the emulator keeps its key across reseeds, so the keys stay valid, and a test's
   // count of calls to Clerk is then the calls its own requests made, not a key fetch.

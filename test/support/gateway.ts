@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import type { ClerkErrorEnvelope } from "../../src/errors";
+import type { ClerkErrorEnvelope } from "../../src/core/errors";
 import worker from "../../src/index";
 import { TEST_SERVICE_KEYS } from "./config";
 import { type WebhookDelivery, webhookDeliveries } from "./emulator";

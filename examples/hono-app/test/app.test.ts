@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { kvKeys } from "../../../src/cache/kv-schema";
+import { kvKeys } from "../../../src/storage/kv-schema";
 import { TEST_AUTHORIZED_PARTIES } from "../../../test/support/config";
 import {
   clearCalls,

@@ -1,8 +1,8 @@
 import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { kvKeys } from "../../../src/cache/kv-schema";
-import type { SessionDirectory } from "../../../src/directory/session-directory";
+import type { SessionDirectory } from "../../../src/revocation/session-directory";
+import { kvKeys } from "../../../src/storage/kv-schema";
 import {
   clearCalls,
   freshToken,

@@ -2,7 +2,7 @@
 declare namespace Cloudflare {
   interface Env {
     AUTH_KV: KVNamespace;
-    AUTH_DIRECTORY: DurableObjectNamespace<import("../../../src/directory/session-directory").SessionDirectory>;
+    AUTH_DIRECTORY: DurableObjectNamespace<import("../../../src/revocation/session-directory").SessionDirectory>;
     CLERK_WEBHOOK_SIGNING_SECRET: string;
   }
   interface GlobalProps {
