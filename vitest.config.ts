@@ -91,7 +91,7 @@ const gatewayProject = {
     name: GATEWAY_PROJECT,
     globalSetup: ["./test/global-setup.ts"],
     include: ["test/**/*.test.ts"],
-    exclude: ["**/node_modules/**", "test/**/*.proxy.test.ts"],
+    exclude: ["**/node_modules/**", "test/**/*.proxy.test.ts", "test/unit/**"],
   },
   plugins: [
     withoutDanglingSourcemaps(),
@@ -140,6 +140,8 @@ export default defineConfig({
     // Every request logs a JSON line; show console output only for tests that fail.
     silent: "passed-only",
     projects: [
+      // Pure rules (the engine's order, parsers, claims), in Node without workerd: seconds, not minutes.
+      { test: { name: "unit", include: ["test/unit/**/*.unit.test.ts"], environment: "node" } },
       gatewayProject,
       proxyProject({ shared, ratelimits, compatibilityDate }),
       exampleProject({ shared, compatibilityDate }),

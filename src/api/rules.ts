@@ -1,9 +1,10 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import { limitOrThrow, RATE_LIMITS } from "../config/rate-limits";
 import { now } from "../core/clock";
 import { ApiError, invalidParam, rateLimited } from "../core/errors";
 import type { AppEnv } from "../http/app-env";
-import { clientIp, limitOrThrow, RATE_LIMITS } from "../http/rate-limit";
+import { clientIp } from "../http/rate-limit";
 
 /**
  * @module

@@ -1,10 +1,12 @@
 /**
  * @module
  * The numbers of the gateway's abuse limits, as wrangler.toml declares them (`[[ratelimits]]`;
- * a test checks the two agree). A module of its own, importing nothing, so the test
- * configuration (vitest.config.ts, loaded by Node) reads the same numbers without loading the
- * gateway. How they are applied: http/rate-limit.ts.
+ * a test checks the two agree), and how one is counted (`limitOrThrow`). A module of its own,
+ * importing only a type, so the test configuration (vitest.config.ts, loaded by Node) reads the
+ * same numbers without loading the gateway. The upstream guard that applies several: http/rate-limit.ts.
  */
+import type { ApiError } from "../core/errors";
+
 export type Limiter = { limit: number; period: 10 | 60 };
 
 export const RATE_LIMITS = {
@@ -43,3 +45,19 @@ export const RATE_LIMITS = {
    */
   RL_PROXY: { limit: 600, period: 60 },
 } as const satisfies Record<string, Limiter>;
+
+/**
+ * Counts one hit on `key`; refuses with the caller's error (a 429 with Retry-After, in Clerk's
+ * envelope) once the window is full. An unbound limiter means no limit of that kind, so a
+ * deployment without the bindings keeps working (the README's configuration says so).
+ */
+export async function limitOrThrow(
+  limiter: RateLimit | undefined,
+  key: string,
+  error: (retryAfterSeconds: number) => ApiError,
+  retryAfterSeconds: number,
+): Promise<void> {
+  if (!limiter) return;
+  const { success } = await limiter.limit({ key });
+  if (!success) throw error(retryAfterSeconds);
+}

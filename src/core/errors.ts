@@ -117,3 +117,16 @@ export function misconfiguredSetting(error: ApiError): string | undefined {
 
 export const internalError = () =>
   single(500, "internal_error", "Internal error", "The gateway hit an unexpected error. It has been logged.");
+
+/**
+ * The one rendering of an error: Clerk's envelope with the error's own headers (Retry-After,
+ * Allow), marked never to be stored, as every response of the gateway's is. Anything that is not
+ * an ApiError is the gateway's own fault and renders as a bare 500, its details left to the log.
+ */
+export function errorResponse(error: unknown, traceId?: string): Response {
+  const apiError = error instanceof ApiError ? error : internalError();
+  return Response.json(apiError.toEnvelope(traceId), {
+    status: apiError.status,
+    headers: { ...apiError.headers, "Cache-Control": "private, no-store" },
+  });
+}

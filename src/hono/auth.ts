@@ -1,18 +1,21 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { endedSessionStatus } from "../auth/long-lived";
+import {
+  type AuthOutcome,
+  authenticate as authenticateRequest,
+  crossSiteCookieRequest,
+  keysUnavailable,
+  sessionUnconfirmable,
+  tooManyFailures,
+  type UnconfirmedReason,
+} from "../auth/authenticate";
 import type { SessionClaims } from "../auth/principal";
 import { type RefusalReason, refusal } from "../auth/refusals";
-import { checkSessionToken } from "../auth/session-check";
 import { ClerkClient } from "../clerk/client";
 import { loadConfig } from "../config/settings";
-import { ApiError, forbidden, misconfiguredSetting, rateLimited, upstreamUnavailable } from "../core/errors";
+import { ApiError, errorResponse, forbidden, misconfiguredSetting } from "../core/errors";
 import { log } from "../core/log";
 import { waitUntilOf } from "../core/wait-until";
-import { crossSiteCookieRequest, isCrossSiteCookieRequest, readCredential } from "../http/auth-middleware";
-import { limitOrThrow, RATE_LIMITS } from "../http/rate-limit";
-import { directoryUnavailable } from "../revocation/directory-client";
-import { markRevoked } from "../revocation/revocations";
 import { type GatewayOptions, gatewayEnv } from "./bindings";
 import { servedByMountedGateway } from "./gateway-mount";
 
@@ -31,13 +34,12 @@ import { servedByMountedGateway } from "./gateway-mount";
  */
 export type SignedOutReason =
   | RefusalReason
+  /** The address failed authentication too often (RL_AUTH_FAILURES): requireAuth() answers 429. */
   | "rate_limited"
-  | "directory_unavailable"
+  /** A cookie-authenticated write or upgrade from an unauthorized origin: requireAuth() answers 403. */
   | "cross_site_cookie"
-  /** Clerk's signing keys could not be loaded (no key in memory or KV, and Clerk's JWKS failing). */
-  | "keys_unavailable"
-  /** Verification failed for a reason that is not the caller's (logged as an error). */
-  | "auth_unavailable";
+  /** Not decided through no fault of the caller's (auth/authenticate.ts): requireAuth() answers 503. */
+  | UnconfirmedReason;
 
 type OrgFields = {
   orgId: string | undefined;
@@ -218,7 +220,9 @@ export const requireAuth = (options: RequireAuthOptions = {}): MiddlewareHandler
     setAuth(c, auth);
     if (!auth.isAuthenticated) {
       const reason = auth.debug().reason;
-      if (reason === "directory_unavailable") return respond(c, sessionUnconfirmable());
+      if (reason === "directory_unavailable" || reason === "session_unconfirmed") {
+        return respond(c, sessionUnconfirmable());
+      }
       if (reason === "keys_unavailable" || reason === "auth_unavailable") return respond(c, keysUnavailable());
       if (reason === "cross_site_cookie") return respond(c, crossSiteCookieRequest());
       return respond(c, reason === "rate_limited" ? tooManyFailures() : refusal(reason, "app"));
@@ -230,26 +234,7 @@ export const requireAuth = (options: RequireAuthOptions = {}): MiddlewareHandler
     await next();
   };
 
-const respond = (c: Context, error: ApiError) =>
-  c.json(error.toEnvelope(), error.status as 401, { ...error.headers, "Cache-Control": "private, no-store" });
-
-/** As the gateway's own routes answer it (docs/directory.md): 503 with Retry-After, in Clerk's envelope. */
-const sessionUnconfirmable = () =>
-  directoryUnavailable("The gateway cannot confirm this session is still valid right now; retry shortly");
-
-/** As the gateway's routes answer a JWKS outage, with a Retry-After a client can act on. */
-const keysUnavailable = () =>
-  upstreamUnavailable(
-    503,
-    "The session could not be verified right now (Clerk's signing keys are unavailable); retry shortly",
-    5,
-  );
-
-const tooManyFailures = () =>
-  rateLimited(
-    RATE_LIMITS.RL_AUTH_FAILURES.period,
-    "Too many failed authentication attempts from this address; retry later",
-  );
+const respond = (_c: Context, error: ApiError) => errorResponse(error);
 
 /**
  * A misconfiguration is the operator's error: it is thrown, as an HTTPException whose response
@@ -258,11 +243,7 @@ const tooManyFailures = () =>
  */
 function misconfiguration(error: ApiError): HTTPException {
   log("error", { msg: "gateway_misconfigured", setting: misconfiguredSetting(error), error: error.message });
-  const res = Response.json(error.toEnvelope(), {
-    status: error.status,
-    headers: { ...error.headers, "Cache-Control": "private, no-store" },
-  });
-  return new HTTPException(error.status as 500, { res, message: error.message, cause: error });
+  return new HTTPException(error.status as 500, { res: errorResponse(error), message: error.message, cause: error });
 }
 
 async function authenticate(c: Context, options: GatewayOptions): Promise<AuthObject> {
@@ -275,108 +256,70 @@ async function authenticate(c: Context, options: GatewayOptions): Promise<AuthOb
     if (error instanceof ApiError) throw misconfiguration(error);
     throw error;
   }
-  const credential = readCredential(c);
-  if (credential === null) return signedOut("missing");
-  if (credential === "malformed") return refuse(c, env.RL_AUTH_FAILURES, "malformed_authorization");
-  if (credential === "ambiguous") return refuse(c, env.RL_AUTH_FAILURES, "ambiguous_session_cookie");
-  // A gateway service key (or any other opaque bearer) is not a session token here.
-  if (credential.value.split(".").length !== 3) return refuse(c, env.RL_AUTH_FAILURES, "malformed");
-  if (isCrossSiteCookieRequest(c, credential.via, config)) {
-    // The victim's browser, not the caller, sent this cookie: signed out (requireAuth answers 403),
-    // never counted against the address, and checked before anything is verified or fetched.
-    log("info", { msg: "auth_signed_out", method: c.req.method, path: c.req.path, reason: "cross_site_cookie" });
-    return signedOut("cross_site_cookie");
-  }
-
-  let result: Awaited<ReturnType<typeof checkSessionToken>>;
+  // The app's own routes: no service keys, and (no upstream budget of the gateway's here) an
+  // unguarded client, which only ever fetches the JWKS (at most once per interval per isolate for
+  // an unknown kid) and confirms long-lived tokens (once per session per SESSION_STATUS_MEMORY_MS).
+  const clerk = () => new ClerkClient(config);
+  let outcome: AuthOutcome;
   try {
-    result = await checkSessionToken(credential.value, {
+    outcome = await authenticateRequest(c.req.raw, {
       config,
       env,
-      keys: {
-        kv: env.SESSION_CACHE,
-        // Only the JWKS is ever fetched from here, at most once per interval per isolate for an unknown kid.
-        clerk: () => new ClerkClient(config),
-        waitUntil: waitUntilOf(c),
-      },
+      acceptServiceKeys: false,
+      keys: { kv: env.SESSION_CACHE, clerk, waitUntil: waitUntilOf(c) },
+      clerk,
     });
   } catch (error) {
-    return unverifiable(c, error);
+    // Only a misconfiguration is thrown by the engine (CLERK_JWT_KEY that does not import…).
+    if (error instanceof ApiError && misconfiguredSetting(error)) throw misconfiguration(error);
+    throw error;
   }
-  if (!result.ok) return refuse(c, env.RL_AUTH_FAILURES, result.reason);
-  // A token minted to outlive Clerk's 60 s: its session's status is confirmed with Clerk, as on the gateway's routes.
-  let ended: string | null;
-  try {
-    ended = await endedSessionStatus(result.claims, {
-      config,
-      clerk: () => new ClerkClient(config),
-      recordEnded: (status) =>
-        markRevoked(env, result.claims.sub, result.claims.sid, status, "gateway").catch((error) => {
-          // Refused either way; the next check of this long-lived token records it again.
-          if (!(error instanceof ApiError && error.code === "directory_unavailable")) throw error;
-        }),
-    });
-  } catch {
-    // Clerk could not confirm it: such a token is never accepted unconfirmed, nor counted against its holder.
-    log("warn", { msg: "auth_signed_out", method: c.req.method, path: c.req.path, reason: "session_unconfirmed" });
-    return signedOut("session_ended");
-  }
-  if (ended) return refuse(c, env.RL_AUTH_FAILURES, "session_ended");
-  return signedIn(result.claims, credential.value, () => new ClerkClient(config));
+  return authObjectFor(c, outcome, clerk);
 }
 
-/**
- * Verification could not be completed, through no fault of the caller's. Signed out, never
- * signed in, so no route serves the request as the user; requireAuth() answers 503 with
- * Retry-After whatever the app's own error handler would make of an exception, and a public
- * route keeps working. Not counted as a failed attempt.
- * - The user's SessionDirectory has been unreachable for longer than the fallback allows
- *   (revocation/revocations.ts logged it): the session can be neither vouched for nor blamed.
- * - Clerk's signing keys could not be loaded (a cold isolate, no JWKS in KV, Clerk failing).
- * - Anything else unexpected: logged as an error, signed out.
- * A misconfiguration (CLERK_JWT_KEY that does not import) is still the operator's error.
- */
-function unverifiable(c: Context, error: unknown): SignedOutAuthObject {
-  if (error instanceof ApiError) {
-    if (error.code === "directory_unavailable") return signedOut("directory_unavailable");
-    if (misconfiguredSetting(error)) throw misconfiguration(error);
-    if (error.code === "upstream_unavailable") {
-      log("warn", { msg: "auth_signed_out", method: c.req.method, path: c.req.path, reason: "keys_unavailable" });
-      return signedOut("keys_unavailable");
-    }
+/** The engine's outcome as `@clerk/hono`'s auth object, logged as the gateway's routes would name it. */
+function authObjectFor(c: Context, outcome: AuthOutcome, clerk: () => ClerkClient): AuthObject {
+  const signOut = (level: "info" | "warn" | "error", reason: SignedOutReason, extra: Record<string, unknown> = {}) => {
+    log(level, { msg: "auth_signed_out", method: c.req.method, path: c.req.path, reason, ...extra });
+    return signedOut(reason);
+  };
+  switch (outcome.kind) {
+    case "anonymous":
+      return signedOut("missing");
+    case "user":
+      return signedIn(outcome.principal.claims, outcome.token, clerk);
+    case "service":
+      // Not reachable: service keys are not a credential on an app's routes.
+      return signOut("info", "malformed");
+    case "refused":
+      if (!outcome.limited) return signOut("info", outcome.reason);
+      log("info", {
+        msg: "auth_signed_out",
+        method: c.req.method,
+        path: c.req.path,
+        reason: outcome.reason,
+        limited: true,
+      });
+      return signedOut("rate_limited");
+    case "cross_site":
+      return signOut("info", "cross_site_cookie");
+    case "unconfirmed":
+      if (outcome.reason === "auth_unavailable") {
+        log("error", {
+          msg: "auth_error",
+          method: c.req.method,
+          path: c.req.path,
+          error:
+            outcome.cause instanceof Error
+              ? `${outcome.cause.name}: ${outcome.cause.message}`.slice(0, 200)
+              : "unknown error",
+        });
+        return signedOut("auth_unavailable");
+      }
+      // The directory's outage is logged where it is met (revocation/revocations.ts), once per run of failures.
+      if (outcome.reason === "directory_unavailable") return signedOut(outcome.reason);
+      return signOut("warn", outcome.reason);
   }
-  log("error", {
-    msg: "auth_error",
-    method: c.req.method,
-    path: c.req.path,
-    error: error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 200) : "unknown error",
-  });
-  return signedOut("auth_unavailable");
-}
-
-/** A presented credential that failed: counted per client address like the gateway's own failures, and logged. */
-async function refuse(c: Context, limiter: RateLimit | undefined, reason: RefusalReason): Promise<SignedOutAuthObject> {
-  let recorded: SignedOutReason = reason;
-  try {
-    await limitOrThrow(
-      limiter,
-      `auth-failure:${c.req.header("CF-Connecting-IP") ?? "unknown"}`,
-      tooManyFailures,
-      RATE_LIMITS.RL_AUTH_FAILURES.period,
-    );
-  } catch (error) {
-    // Only the limiter's own refusal means "too many"; a broken binding is the operator's error (500).
-    if (!(error instanceof ApiError)) throw error;
-    recorded = "rate_limited";
-  }
-  log("info", {
-    msg: "auth_signed_out",
-    method: c.req.method,
-    path: c.req.path,
-    reason,
-    ...(recorded !== reason ? { limited: true } : {}),
-  });
-  return signedOut(recorded);
 }
 
 function signedOut(reason: SignedOutReason): SignedOutAuthObject {

@@ -1,7 +1,7 @@
 import { type Context, type ExecutionContext, Hono } from "hono";
 import { basePath } from "hono/route";
 import { createApp } from "../api/app";
-import { ApiError, internalError, notFound } from "../core/errors";
+import { errorResponse, notFound } from "../core/errors";
 import { type GatewayOptions, gatewayEnv } from "./bindings";
 import { markGatewayMount } from "./gateway-mount";
 
@@ -42,14 +42,12 @@ export function sessionGateway(options: SessionGatewayOptions = {}) {
       try {
         env = gatewayEnv(c.env, options);
       } catch (error) {
-        const apiError = error instanceof ApiError ? error : internalError();
-        return c.json(apiError.toEnvelope(), apiError.status as 500, { "Cache-Control": "private, no-store" });
+        return errorResponse(error);
       }
       if (openapi && (prefix !== "" || !env.ASSETS)) {
         // Under a prefix the app's own [assets] are not the gateway's: it serves only the document it is given.
         // At the root with assets (the standalone Worker), the gateway's page route serves the built one.
-        const missing = notFound(OPENAPI_NOT_PASSED);
-        return c.json(missing.toEnvelope(), 404, { "Cache-Control": "private, no-store" });
+        return errorResponse(notFound(OPENAPI_NOT_PASSED));
       }
       // The path is set, never parsed against the URL: `//evil.example/v1/…` must stay a path, not become a host.
       const target = new URL(url);

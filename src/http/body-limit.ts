@@ -16,9 +16,7 @@ export const readBody = (maxBytes: number) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const raw = c.req.raw;
     if (!raw.body) return next();
-    // With Transfer-Encoding, Content-Length means nothing (RFC 9112 §6.3).
-    const header = raw.headers.has("transfer-encoding") ? null : raw.headers.get("content-length");
-    const declared = header !== null && /^\d{1,15}$/.test(header.trim()) ? Number(header.trim()) : undefined;
+    const declared = declaredLength(raw.headers);
     // Refused before a byte is read when the size is announced; counted as it arrives otherwise.
     if (declared !== undefined && declared > maxBytes) throw payloadTooLarge(maxBytes);
 
@@ -56,6 +54,13 @@ export const readBody = (maxBytes: number) =>
     cache.arrayBuffer = Promise.resolve(bytes.buffer);
     await next();
   });
+
+/** The Content-Length a request announced, when it means something (not with Transfer-Encoding, RFC 9112 §6.3). */
+export function declaredLength(headers: Headers): number | undefined {
+  if (headers.has("transfer-encoding")) return undefined;
+  const value = headers.get("content-length")?.trim();
+  return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
+}
 
 /** A body the client did not finish sending: its fault, a 4xx (also used by the proxy's uploads). */
 export const incompleteBody = (longMessage: string) =>

@@ -1,7 +1,8 @@
 import type { Context } from "hono";
-import { type Limiter, RATE_LIMITS } from "../config/rate-limits";
+import { limitOrThrow, RATE_LIMITS } from "../config/rate-limits";
 import type { GatewayConfig } from "../config/settings";
-import { type ApiError, rateLimited } from "../core/errors";
+import { clientAddress } from "../core/client-address";
+import { rateLimited } from "../core/errors";
 import type { AppEnv } from "./app-env";
 
 /**
@@ -14,8 +15,6 @@ import type { AppEnv } from "./app-env";
  * only says yes or no: a refused caller can safely retry once the current window is over,
  * which is at most `period` seconds away, so that is the `Retry-After` sent.
  */
-export { type Limiter, RATE_LIMITS };
-
 export type LimiterName = keyof typeof RATE_LIMITS;
 
 declare module "hono" {
@@ -29,24 +28,8 @@ declare module "hono" {
   }
 }
 
-/**
- * Counts one hit on `key`; refuses with the caller's error (a 429 with Retry-After, in Clerk's
- * envelope) once the window is full. An unbound limiter means no limit of that kind, so a
- * deployment without the bindings keeps working (the README's configuration says so).
- */
-export async function limitOrThrow(
-  limiter: RateLimit | undefined,
-  key: string,
-  error: (retryAfterSeconds: number) => ApiError,
-  retryAfterSeconds: number,
-): Promise<void> {
-  if (!limiter) return;
-  const { success } = await limiter.limit({ key });
-  if (!success) throw error(retryAfterSeconds);
-}
-
-/** Cloudflare always sets CF-Connecting-IP in production; only local runs lack it. */
-export const clientIp = (c: Context<AppEnv>): string => c.req.header("CF-Connecting-IP") ?? "unknown";
+/** The request's client address (core/client-address.ts). */
+export const clientIp = (c: Context<AppEnv>): string => clientAddress(c.req.raw.headers);
 
 /** The caller whose share an upstream call spends: the request's override, else who authenticated, else the address. */
 export function upstreamCallerOf(c: Context<AppEnv>): string {

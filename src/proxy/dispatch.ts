@@ -1,7 +1,7 @@
 import { ASSERTION_JWKS_PATH } from "../auth/origin-assertion";
 import { stripBasePath } from "../config/paths";
 import { loadConfig } from "../config/settings";
-import { ApiError, internalError, notFound } from "../core/errors";
+import { errorResponse, notFound } from "../core/errors";
 import type { AppEnv, Bindings } from "../http/app-env";
 import { createProxyApp } from "./proxy-app";
 
@@ -51,12 +51,4 @@ const OWN_FIRST_SEGMENTS = new Set(["v1", "webhooks", "healthz"]);
 
 function ownsPath(pathname: string): boolean {
   return pathname === ASSERTION_JWKS_PATH || OWN_FIRST_SEGMENTS.has(pathname.split("/")[1] ?? "");
-}
-
-function errorResponse(error: unknown): Response {
-  const apiError = error instanceof ApiError ? error : internalError();
-  return Response.json(apiError.toEnvelope(), {
-    status: apiError.status,
-    headers: { ...apiError.headers, "Cache-Control": "private, no-store" },
-  });
 }

@@ -2,7 +2,7 @@ import { ASSERTION_HEADER } from "../auth/origin-assertion";
 import type { UserPrincipal } from "../auth/principal";
 import type { ProxyConfig } from "../config/settings";
 import { ApiError } from "../core/errors";
-import { incompleteBody } from "../http/body-limit";
+import { declaredLength, incompleteBody } from "../http/body-limit";
 
 /** Identity headers the gateway sets on a forwarded request. */
 export const IDENTITY_HEADERS = {
@@ -176,13 +176,6 @@ export function guardBody(body: ReadableStream<Uint8Array>, declared: number | u
   // Ends when the origin request is aborted (or completes); nothing of it is the caller's.
   guarded.pipeTo(fixed.writable).catch(() => {});
   return { stream: fixed.readable as ReadableStream<Uint8Array>, ...result };
-}
-
-/** The Content-Length a request announced, when it means something (not with Transfer-Encoding, RFC 9112 §6.3). */
-function declaredLength(headers: Headers): number | undefined {
-  if (headers.has("transfer-encoding")) return undefined;
-  const value = headers.get("content-length")?.trim();
-  return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
 }
 
 /**

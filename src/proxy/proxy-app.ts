@@ -4,19 +4,21 @@ import { assertionKeys, signAssertion } from "../auth/origin-assertion";
 import type { UserPrincipal } from "../auth/principal";
 import { newUpstreamStats } from "../clerk/client";
 import { isPublicPath } from "../config/paths";
+import { limitOrThrow, RATE_LIMITS } from "../config/rate-limits";
 import { loadConfig } from "../config/settings";
-import { ApiError, forbidden, internalError, rateLimited, unauthenticated } from "../core/errors";
+import { clientAddress } from "../core/client-address";
+import { ApiError, errorResponse, forbidden, internalError, rateLimited, unauthenticated } from "../core/errors";
 import { log } from "../core/log";
 import type { AppEnv } from "../http/app-env";
-import { crossSiteCookieRequest, isCrossSiteCookieRequest, resolvePrincipal } from "../http/auth-middleware";
-import { limitOrThrow, RATE_LIMITS } from "../http/rate-limit";
+import { resolvePrincipal } from "../http/auth-middleware";
 import type { RequestMetrics } from "../http/request-log";
 import { orgIdOf, originRequestInit, originTarget, sendToOrigin } from "./forward";
 
 /**
  * The identity-aware proxy (ORIGIN_URL): every request the gateway does not serve itself.
  * Outside PUBLIC_PATHS the caller is authenticated exactly as on the gateway's own routes
- * (resolvePrincipal: token policy, revocation check, failed attempts counted per IP)
+ * (resolvePrincipal, the one engine: token policy, the cross-site cookie rule, revocation check,
+ * failed attempts counted per IP)
  * before anything is sent; a refused caller never reaches the origin. The origin's
  * response is passed back untouched: none of the gateway's own response headers
  * (Cache-Control, security headers, CORS, Server-Timing) are added to it.
@@ -90,7 +92,7 @@ export function createProxyApp() {
     // Before anything else: TRACE would have an origin that implements it echo the gateway's own headers.
     if (!FORWARDED_METHODS.has(c.req.method)) throw methodNotAllowed(c.req.method);
     const url = new URL(c.req.url);
-    const ip = c.req.header("CF-Connecting-IP") ?? "unknown";
+    const ip = clientAddress(c.req.raw.headers);
 
     let principal: UserPrincipal | undefined;
     if (!isPublicPath(url.pathname, proxy.publicPaths)) {
@@ -100,7 +102,6 @@ export function createProxyApp() {
         // The origin is told who the user is; a service key has no user, and must not travel to the origin.
         throw forbidden("The origin serves signed-in users; service keys are for the gateway's /v1 routes");
       }
-      if (isCrossSiteCookieRequest(c, resolved.via, config)) throw crossSiteCookieRequest();
       principal = resolved;
     }
 
@@ -140,10 +141,7 @@ export function createProxyApp() {
     }
     const metrics = c.get("metrics");
     if (metrics) metrics.errorCode = apiError.code;
-    return c.json(apiError.toEnvelope(), apiError.status as 400, {
-      ...apiError.headers,
-      "Cache-Control": "private, no-store",
-    });
+    return errorResponse(apiError);
   });
 
   return app;

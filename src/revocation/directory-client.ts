@@ -1,4 +1,5 @@
 import { ApiError } from "../core/errors";
+import { joinWithin } from "../core/single-flight";
 import type { SessionDirectory } from "./session-directory";
 
 /** The `SESSION_DIRECTORY` binding (optional: without it the gateway runs on KV markers alone). */
@@ -18,15 +19,9 @@ export function directoryFor(namespace: DirectoryNamespace, name: string) {
 
 /** `call`'s result, or a rejection once DIRECTORY_TIMEOUT_MS passed (the call itself may still land). */
 export async function withDeadline<T>(call: Promise<T>, ms = DIRECTORY_TIMEOUT_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from the session directory within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([call, deadline]);
-  } finally {
-    if (timer !== null) clearTimeout(timer);
-  }
+  const answer = await joinWithin(call, ms);
+  if (!answer) throw new Error(`no answer from the session directory within ${ms} ms`);
+  return answer.value;
 }
 
 /** 503 in Clerk's envelope: the object that must record or confirm this could not be reached. */

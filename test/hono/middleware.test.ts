@@ -2,8 +2,8 @@ import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
+import { RATE_LIMITS } from "../../src/config/rate-limits";
 import { clerkMiddleware, getAuth, requireAuth } from "../../src/hono";
-import { RATE_LIMITS } from "../../src/http/rate-limit";
 import { kvKeys } from "../../src/storage/kv-schema";
 import { TEST_PUBLISHABLE_KEY, TEST_SERVICE_KEYS } from "../support/config";
 import {

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { RATE_LIMITS } from "../../src/http/rate-limit";
+import { RATE_LIMITS } from "../../src/config/rate-limits";
 import { expiredToken, SEED, signIn, tokenWith, upstreamCalls } from "../support/emulator";
 import { useFreshWorld } from "../support/fresh-world";
 import { call, errorBody, SERVICE_KEY } from "../support/gateway";

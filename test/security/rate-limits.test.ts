@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { RATE_LIMITS } from "../../src/http/rate-limit";
+import { RATE_LIMITS } from "../../src/config/rate-limits";
 import { kvKeys } from "../../src/storage/kv-schema";
 import wranglerToml from "../../wrangler.toml?raw";
 import { TEST_SERVICE_KEYS } from "../support/config";

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MAX_TOKEN_LIFETIME_SECONDS } from "../../src/auth/session-token";
-import { RATE_LIMITS } from "../../src/http/rate-limit";
+import { RATE_LIMITS } from "../../src/config/rate-limits";
 import { REVOCATION_TTL_SECONDS } from "../../src/storage/kv-schema";
 import {
   clearCalls,

@@ -4,27 +4,39 @@
  */
 import { decodeJwt } from "jose";
 import { expect } from "vitest";
+import { OPERATIONS } from "../../src/api/openapi";
 import { clearCalls, SEED, type SignedIn, upstreamCalls } from "../support/emulator";
 import { type CallOptions, errorBody } from "../support/gateway";
 
 export type RouteCase = { name: string; method: "GET" | "POST"; path: string; json?: unknown };
 
+/**
+ * The smallest valid request of each operation a user or a service authenticates for, by
+ * operationId. The list of operations is OPERATIONS (src/api/openapi.ts), the one route table:
+ * an authenticated operation added there without a sample here fails every suite that uses it.
+ */
+const SAMPLES: Record<string, (sid: string, userId: string) => { query?: string; json?: unknown; template?: string }> =
+  {
+    listMyActiveSessions: () => ({}),
+    listMySessions: () => ({}),
+    revokeMySession: () => ({}),
+    listSessions: (_sid, userId) => ({ query: `?user_id=${userId}` }),
+    createSession: (_sid, userId) => ({ json: { user_id: userId } }),
+    getSession: () => ({}),
+    revokeSession: () => ({}),
+    createSessionToken: () => ({}),
+    createTemplateToken: () => ({ template: "supabase" }),
+  };
+
 export function everyRoute(sid: string, userId: string = SEED.users.alice.id): RouteCase[] {
-  return [
-    { name: "GET /v1/me/sessions/active", method: "GET", path: "/v1/me/sessions/active" },
-    { name: "GET /v1/me/sessions", method: "GET", path: "/v1/me/sessions" },
-    { name: "POST /v1/me/sessions/{id}/revoke", method: "POST", path: `/v1/me/sessions/${sid}/revoke` },
-    { name: "GET /v1/sessions", method: "GET", path: `/v1/sessions?user_id=${userId}` },
-    { name: "POST /v1/sessions", method: "POST", path: "/v1/sessions", json: { user_id: userId } },
-    { name: "GET /v1/sessions/{id}", method: "GET", path: `/v1/sessions/${sid}` },
-    { name: "POST /v1/sessions/{id}/revoke", method: "POST", path: `/v1/sessions/${sid}/revoke` },
-    { name: "POST /v1/sessions/{id}/tokens", method: "POST", path: `/v1/sessions/${sid}/tokens` },
-    {
-      name: "POST /v1/sessions/{id}/tokens/{template}",
-      method: "POST",
-      path: `/v1/sessions/${sid}/tokens/supabase`,
-    },
-  ];
+  return OPERATIONS.filter((op) => op.callers.includes("user") || op.callers.includes("service")).map((op) => {
+    const sample = SAMPLES[op.operationId];
+    if (!sample) throw new Error(`test/security/routes.ts: no sample request for ${op.operationId}`);
+    const { query = "", json, template } = sample(sid, userId);
+    const path = op.path.replace("{session_id}", sid).replace("{template_name}", template ?? "") + query;
+    const name = `${op.method.toUpperCase()} ${op.path.replace("{session_id}", "{id}").replace("{template_name}", "{template}")}`;
+    return { name, method: op.method.toUpperCase() as RouteCase["method"], path, ...(json ? { json } : {}) };
+  });
 }
 
 /** The revoked session's token on every route of `via` (and as refresh's expired_token): all 401, none reaches Clerk. */

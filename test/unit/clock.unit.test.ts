@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { advanceClock, freezeClock, now, resetClock, sleep } from "../src/core/clock";
+import { advanceClock, freezeClock, now, resetClock, sleep } from "../../src/core/clock";
 
 /** The gateway's clock (src/core/clock.ts): wall time unless a test moves or stops it. */
 afterEach(resetClock);
