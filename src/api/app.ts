@@ -39,9 +39,9 @@ const wireServices = () =>
     const config = c.var.config;
     const waitUntil = waitUntilOf(c);
     const clerk = new ClerkClient(config, {
-      stats: c.var.metrics.upstream,
       // Keeps the gateway's own calls under Clerk's Backend-API limit, which depends on the instance type.
-      beforeCall: () => guardUpstream(c, config),
+      guard: () => guardUpstream(c, config),
+      stats: c.var.metrics.upstream,
     });
     const cache = new SessionCache(c.env.SESSION_CACHE, {
       freshSeconds: config.sessionCacheTtlSeconds,

@@ -21,10 +21,24 @@ export type ClerkClientVariables = { clerk: ClerkClient };
 /** The Clerk client of the current request. */
 export const clerkClientOf = (c: { var: ClerkClientVariables }): ClerkClient => c.var.clerk;
 
+/**
+ * Why a client may call Clerk without the upstream budget's guard: each unguarded client says
+ * which calls it makes and what bounds them, so which calls are guarded is visible at every site.
+ * - `jwks`: only `GET /v1/jwks`, which Clerk does not rate-limit, at most once per interval per
+ *   isolate for an unknown kid (auth/jwks.ts).
+ * - `app-middleware`: the app middleware's JWKS fetch (as above) and the status of long-lived
+ *   tokens, once per session per SESSION_STATUS_MEMORY_MS; the app's Worker has no gateway budget.
+ * - `test`: a test's own client.
+ */
+export type Unguarded = { unguarded: "jwks" | "app-middleware" | "test" };
+
 export type ClerkClientOptions = {
+  /**
+   * Called before every upstream attempt; throws to refuse the call (the upstream rate guard,
+   * http/rate-limit.ts), or the reason the client needs none.
+   */
+  guard: (() => Promise<void>) | Unguarded;
   stats?: UpstreamStats;
-  /** Called before every upstream attempt; throws to refuse the call (the upstream rate guard). */
-  beforeCall?: () => Promise<void>;
   fetch?: typeof fetch;
 };
 
@@ -106,10 +120,10 @@ export class ClerkClient {
   readonly #beforeCall: (() => Promise<void>) | undefined;
   readonly #fetch: typeof fetch;
 
-  constructor(config: ClerkApiConfig, options: ClerkClientOptions = {}) {
+  constructor(config: ClerkApiConfig, options: ClerkClientOptions) {
     this.#config = config;
     this.stats = options.stats ?? newUpstreamStats();
-    this.#beforeCall = options.beforeCall;
+    this.#beforeCall = typeof options.guard === "function" ? options.guard : undefined;
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
   }
 

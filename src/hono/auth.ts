@@ -259,7 +259,7 @@ async function authenticate(c: Context, options: GatewayOptions): Promise<AuthOb
   // The app's own routes: no service keys, and (no upstream budget of the gateway's here) an
   // unguarded client, which only ever fetches the JWKS (at most once per interval per isolate for
   // an unknown kid) and confirms long-lived tokens (once per session per SESSION_STATUS_MEMORY_MS).
-  const clerk = () => new ClerkClient(config);
+  const clerk = () => new ClerkClient(config, { guard: { unguarded: "app-middleware" } });
   let outcome: AuthOutcome;
   try {
     outcome = await authenticateRequest(c.req.raw, {

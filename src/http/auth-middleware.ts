@@ -124,12 +124,12 @@ function engineDeps(c: Context<AppEnv>): AuthDeps {
       kv: c.env.SESSION_CACHE,
       // JWKS reads are not counted against the upstream guard: Clerk does not rate-limit /v1/jwks,
       // and the key store already allows one unknown-kid fetch per interval per isolate.
-      clerk: () => new ClerkClient(config, { stats: c.var.metrics.upstream }),
+      clerk: () => new ClerkClient(config, { guard: { unguarded: "jwks" }, stats: c.var.metrics.upstream }),
       waitUntil: waitUntilOf(c),
     },
     clerk: () =>
       sessions?.clerk ??
-      new ClerkClient(config, { stats: c.var.metrics.upstream, beforeCall: () => guardUpstream(c, config) }),
+      new ClerkClient(config, { guard: () => guardUpstream(c, config), stats: c.var.metrics.upstream }),
     ...(sessions
       ? { recordEnded: (claims, status) => sessions.recordEnded(claims.sub, claims.sid, status, "gateway") }
       : {}),

@@ -98,7 +98,7 @@ export const observe = () =>
  * written for every request, and on a warm read it was the largest single cost of the
  * gateway's own code. Optional fields are absent, not null, when they do not apply.
  */
-function requestLine(
+export function requestLine(
   vars: LoggedVariables,
   method: string,
   route: string,

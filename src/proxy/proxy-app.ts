@@ -8,10 +8,10 @@ import { limitOrThrow, RATE_LIMITS } from "../config/rate-limits";
 import { loadConfig } from "../config/settings";
 import { clientAddress } from "../core/client-address";
 import { ApiError, errorResponse, forbidden, internalError, rateLimited, unauthenticated } from "../core/errors";
-import { log } from "../core/log";
+import { emit, log } from "../core/log";
 import type { AppEnv } from "../http/app-env";
 import { resolvePrincipal } from "../http/auth-middleware";
-import type { RequestMetrics } from "../http/request-log";
+import { type RequestMetrics, requestLine } from "../http/request-log";
 import { orgIdOf, originRequestInit, originTarget, sendToOrigin } from "./forward";
 
 /**
@@ -39,20 +39,10 @@ const observeProxy = () =>
     try {
       await next();
     } finally {
-      const principal = c.get("principal");
-      log("info", {
-        msg: "request",
-        request_id: c.get("requestId"),
-        method: c.req.method,
-        route: "proxy",
-        status: c.res.status,
-        principal: principal?.kind ?? "anonymous",
-        ...(principal?.kind === "user" ? { user_id: principal.userId, session_id: principal.sessionId } : {}),
-        ...(metrics.authFailure ? { auth_failure: metrics.authFailure } : {}),
-        ...(metrics.errorCode ? { error_code: metrics.errorCode } : {}),
-        origin_ms: metrics.upstream.ms,
-        duration_ms: Date.now() - metrics.startedAt,
-      });
+      // The gateway's own line (one builder for both), with the origin's time under its own name too.
+      const line = requestLine(c.var, c.req.method, "proxy", c.res.status, metrics, Date.now() - metrics.startedAt);
+      line.origin_ms = metrics.upstream.ms;
+      emit("info", line);
     }
   });
 

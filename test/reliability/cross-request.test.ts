@@ -93,6 +93,7 @@ describe("the JWKS fetch another request started never strands a request that ne
     const config = loadConfig(env);
     let fetches = 0;
     const clerk = new ClerkClient(config, {
+      guard: { unguarded: "test" },
       // The first call never settles, as a fetch of a cancelled request (its own timeout cancelled with it).
       fetch: (input, init) => (++fetches === 1 ? new Promise<Response>(() => undefined) : fetch(input, init)),
     });

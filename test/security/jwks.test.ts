@@ -37,6 +37,7 @@ function harness() {
   const pending: Promise<unknown>[] = [];
   const store = new JwksKeyStore(config.apiUrl, { now: () => now });
   const clerk = new ClerkClient(config, {
+    guard: { unguarded: "test" },
     fetch: (input, init) => {
       fetches++;
       return fetch(input, init);

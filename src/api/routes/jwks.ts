@@ -30,7 +30,7 @@ jwks.get("/", async (c) => {
     kv: c.env.SESSION_CACHE,
     // Not counted against the upstream guard, like the gateway's own key lookups: Clerk does
     // not rate-limit /v1/jwks and the store bounds how often it is asked.
-    clerk: () => new ClerkClient(config, { stats: c.var.metrics.upstream }),
+    clerk: () => new ClerkClient(config, { guard: { unguarded: "jwks" }, stats: c.var.metrics.upstream }),
     waitUntil: waitUntilOf(c),
   });
   return c.json({ keys }, 200, { "Cache-Control": JWKS_CACHE_CONTROL });
