@@ -219,13 +219,7 @@ export class ClerkClient {
     const blockedMs = Math.max(blockedUntil.get(url.origin) ?? 0, blockedUntil.get(endpoint) ?? 0) - now();
     if (blockedMs > 0) throw rateLimited(blockedMs / 1000, "Clerk is rate limiting the gateway; retry later");
     await this.#beforeCall?.();
-    const headers: Record<string, string> = {
-      Authorization: `Bearer ${this.#config.secretKey}`,
-      "Clerk-API-Version": request.apiVersion ?? this.#config.apiVersion,
-      "User-Agent": USER_AGENT,
-      Accept: "application/json",
-    };
-    if (request.contentType) headers["Content-Type"] = request.contentType;
+    const headers = this.#headers(request.apiVersion, request.contentType);
     const started = Date.now();
     this.stats.calls++;
     let response: Response;
@@ -248,14 +242,10 @@ export class ClerkClient {
     const traceId = response.headers.get("x-clerk-trace-id") ?? undefined;
     if (traceId) this.stats.traceIds.push(traceId);
     if (response.status === 401 || response.status === 403) {
-      const json = parseJson(new TextDecoder().decode(body), contentType);
-      const clerk = z.safeParse(ClerkErrors, json);
-      // The caller's credential never reaches Clerk, so a 401 (or a 403 naming the key) is about the gateway's key.
-      if (response.status === 401 || !clerk.success || clerk.data.errors.some((e) => e.code === "clerk_key_invalid")) {
-        throw upstreamUnavailable(
-          502,
-          "Clerk rejected the gateway's credentials; the operator has to fix its configuration",
-        );
+      const clerk = z.safeParse(ClerkErrors, parseJson(new TextDecoder().decode(body), contentType));
+      // A forwarded request carries no credential of the caller's: any 401 is about the gateway's key.
+      if (response.status === 401 || keyRejected(response.status, clerk.success ? clerk.data.errors : undefined)) {
+        throw gatewayKeyRejected();
       }
     }
     const out = new Headers();
@@ -269,20 +259,26 @@ export class ClerkClient {
     return new Response(request.method === "HEAD" ? null : body, { status: response.status, headers: out });
   }
 
+  /** What every call to Clerk carries: the secret key, the API version (the caller's, when forwarded), and who calls. */
+  #headers(apiVersion: string | undefined, contentType: string | undefined): Record<string, string> {
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${this.#config.secretKey}`,
+      "Clerk-API-Version": apiVersion ?? this.#config.apiVersion,
+      "User-Agent": USER_AGENT,
+      Accept: "application/json",
+    };
+    if (contentType) headers["Content-Type"] = contentType;
+    return headers;
+  }
+
   async #request<T>(spec: RequestSpec<T>): Promise<T> {
     const url = new URL(`${this.#config.apiUrl}/v1${spec.path}`);
     for (const [name, value] of Object.entries(spec.query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
-    const headers: Record<string, string> = {
-      Authorization: `Bearer ${this.#config.secretKey}`,
-      "Clerk-API-Version": this.#config.apiVersion,
-      "User-Agent": USER_AGENT,
-      Accept: "application/json",
-    };
     // Clerk's SDK sends no body when there are no body params (revoke): so do we.
     const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const headers = this.#headers(undefined, body === undefined ? undefined : "application/json");
 
     const attempts = spec.idempotent ? MAX_READ_ATTEMPTS : 1;
     const timeoutMs = this.#config.upstreamTimeoutMs;
@@ -390,20 +386,30 @@ function retryAfterSeconds(response: Response): number | undefined {
 }
 
 /** Turns a non-2xx answer from Clerk into what the gateway's caller should see. */
+/**
+ * Whether Clerk refused the gateway's own secret key: an answer naming `clerk_key_invalid`, or a
+ * 401 or 403 Clerk did not explain. The operator's fault, not the caller's. (A 401 Clerk explains,
+ * such as a refresh's rejected token, is about the request and passes through.)
+ */
+function keyRejected(status: number, errors: ReadonlyArray<{ code: string }> | undefined): boolean {
+  if (errors?.some((e) => e.code === "clerk_key_invalid")) return true;
+  return (status === 401 || status === 403) && errors === undefined;
+}
+
+/** A final 502 (never retried) whose message says nothing about the key. */
+function gatewayKeyRejected(): ApiError {
+  const error = upstreamUnavailable(
+    502,
+    "Clerk rejected the gateway's credentials; the operator has to fix its configuration",
+  );
+  return new ApiError(error.status, error.errors, { headers: error.headers, final: true });
+}
+
 function mapUpstreamError(response: Response, json: unknown, traceId: string | undefined): ApiError {
   const status = response.status;
   const clerk = z.safeParse(ClerkErrors, json);
-  const codes = clerk.success ? clerk.data.errors.map((e) => e.code) : [];
 
-  // Clerk refusing the gateway's own secret key is the gateway's fault, not the caller's;
-  // Clerk's message is replaced so nothing about the key travels on.
-  if (codes.includes("clerk_key_invalid") || ((status === 401 || status === 403) && !clerk.success)) {
-    const error = upstreamUnavailable(
-      502,
-      "Clerk rejected the gateway's credentials; the operator has to fix its configuration",
-    );
-    return new ApiError(error.status, error.errors, { headers: error.headers, final: true });
-  }
+  if (keyRejected(status, clerk.success ? clerk.data.errors : undefined)) return gatewayKeyRejected();
   if (status === 429) {
     return withTrace(
       rateLimited(retryAfterSeconds(response) ?? 10, "Clerk is rate limiting the gateway; retry later"),
