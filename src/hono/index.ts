@@ -5,6 +5,8 @@
  *   app.get("/api/me", requireAuth(), (c) => c.json({ userId: getAuth(c).userId }));
  *   app.route("/clerk", sessionGateway());
  */
+
+export type { ReverificationConfig } from "../auth/authorization";
 export {
   type AuthObject,
   type CheckAuthorizationParams,
