@@ -41,6 +41,23 @@ function step(message) {
   console.log(`pack-check: ${message}`);
 }
 
+/** The example app, plus what a @clerk/hono app reads from the context: c.get("clerk"), c.get("clerkAuth"). */
+const DROP_IN_ENTRY = `import "clerk-session-gateway/hono/clerk-client";
+import { getAuth } from "clerk-session-gateway/hono";
+import app from "./index";
+
+export { SessionDirectory } from "clerk-session-gateway";
+
+app.get("/api/profile", async (c) => {
+  const { userId } = getAuth(c);
+  const user = await c.get("clerk").users.getUser(userId ?? "");
+  const viaClerkAuth = c.get("clerkAuth")().userId;
+  return c.json({ id: user.id, email: user.primaryEmailAddress?.emailAddress ?? null, viaClerkAuth });
+});
+
+export default app;
+`;
+
 /** Type-checked only (the Worker does not import it): the typed client as a browser app would use it. */
 const CLIENT_CHECK = `import { createGatewayClient, GatewayError, type GatewayClient, type Session } from "clerk-session-gateway/client";
 
@@ -85,6 +102,30 @@ try {
     );
     dependencyTarballs[info.name] = `file:${join(deps, info.filename)}`;
   }
+  // @clerk/backend, the optional peer an app installs to read c.get("clerk"), with its own dependencies.
+  const backend = {};
+  // Resolved as Node resolves them: a package's own node_modules first, then its parents'.
+  const resolveIn = (from, name) => {
+    for (let dir = from; ; dir = dir.slice(0, Math.max(0, dir.lastIndexOf("/node_modules/")))) {
+      const path = `${dir ? `${dir}/` : ""}node_modules/${name}`;
+      if (lock.packages[path]) return path;
+      if (!dir) return undefined;
+    }
+  };
+  const closure = (path, seen = new Map()) => {
+    const entry = lock.packages[path];
+    if (!entry || [...seen.values()].includes(path)) return seen;
+    seen.set(entry.name ?? path.slice(path.lastIndexOf("node_modules/") + "node_modules/".length), path);
+    for (const dependency of Object.keys(entry.dependencies ?? {})) {
+      const found = resolveIn(path, dependency);
+      if (found) closure(found, seen);
+    }
+    return seen;
+  };
+  for (const [name, path] of closure("node_modules/@clerk/backend")) {
+    if (dependencyTarballs[name]) continue;
+    backend[name] = packInstalled(join(root, path), deps).tarball;
+  }
   const honos = [
     { label: "oldest", ...(await packOldestHono(deps)) },
     { label: "newest", ...packInstalled(join(root, "node_modules", "hono"), deps) },
@@ -105,7 +146,7 @@ try {
 
   for (const hono of honos) {
     step(`— beside hono ${hono.version} (the ${hono.label} supported)`);
-    const app = await installApp(join(work, `app-${hono.label}`), tarball, hono, dependencyTarballs);
+    const app = await installApp(join(work, `app-${hono.label}`), tarball, hono, dependencyTarballs, backend);
     mf = serve(app, emulatorScript);
     await exercise(mf);
     await mf.dispose();
@@ -152,12 +193,16 @@ async function packOldestHono(destination) {
 }
 
 /** A fresh Worker project: the example's files and one using the typed client, depending on the package and its own hono. */
-async function installApp(app, tarball, hono, dependencyTarballs) {
+async function installApp(app, tarball, hono, dependencyTarballs, backend) {
   await mkdir(app);
   await cp(join(example, "src"), join(app, "src"), { recursive: true });
   await cp(join(example, "wrangler.toml"), join(app, "wrangler.toml"));
   await cp(join(example, "tsconfig.json"), join(app, "tsconfig.json"));
   await writeFile(join(app, "src", "client-check.ts"), CLIENT_CHECK);
+  // The Worker's entry: the example plus a route reading c.get("clerk"), as a @clerk/hono app would.
+  await writeFile(join(app, "src", "main.ts"), DROP_IN_ENTRY);
+  const toml = await readFile(join(app, "wrangler.toml"), "utf8");
+  await writeFile(join(app, "wrangler.toml"), toml.replace(/^main = .*$/m, 'main = "src/main.ts"'));
   await writeFile(
     join(app, "package.json"),
     JSON.stringify(
@@ -165,16 +210,23 @@ async function installApp(app, tarball, hono, dependencyTarballs) {
         name: "pack-check-app",
         private: true,
         type: "module",
-        dependencies: { "clerk-session-gateway": `file:${tarball}`, hono: hono.tarball },
+        dependencies: {
+          "clerk-session-gateway": `file:${tarball}`,
+          hono: hono.tarball,
+          "@clerk/backend": backend["@clerk/backend"],
+        },
         // Where the package's own dependencies resolve from (no registry metadata offline).
-        overrides: dependencyTarballs,
+        overrides: {
+          ...dependencyTarballs,
+          ...Object.fromEntries(Object.entries(backend).filter(([name]) => name !== "@clerk/backend")),
+        },
       },
       null,
       2,
     ),
   );
   step(
-    `npm install --offline (the package, hono ${hono.version}, and ${Object.keys(dependencyTarballs).length} more from node_modules)`,
+    `npm install --offline (the package, hono ${hono.version}, @clerk/backend, and ${Object.keys(dependencyTarballs).length + Object.keys(backend).length - 1} more from node_modules)`,
   );
   run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"], app);
   await mkdir(join(app, "node_modules", "@cloudflare"), { recursive: true });
@@ -191,7 +243,7 @@ async function installApp(app, tarball, hono, dependencyTarballs) {
 
   step("wrangler deploy --dry-run --minify");
   run(process.execPath, [bin("wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--minify", "--outdir", "dist"], app);
-  const bundle = await readFile(join(app, "dist", "index.js"));
+  const bundle = await readFile(join(app, "dist", "main.js"));
   step(`  the app Worker's bundle: ${bundle.length} bytes, ${gzipSync(bundle, { level: 9 }).length} gzip (minified)`);
   return app;
 }
@@ -208,7 +260,7 @@ function serve(app, emulatorScript) {
         {
           name: "app",
           modules: true,
-          scriptPath: join(app, "dist", "index.js"),
+          scriptPath: join(app, "dist", "main.js"),
           // Module names must not climb out of their root (these scripts live outside the cwd).
           modulesRoot: join(app, "dist"),
           compatibilityDate: "2026-10-01",
@@ -280,6 +332,14 @@ async function exercise(mf) {
     await appFetch(`/clerk/v1/me/sessions/${phone.session_id}/revoke`, laptop.token, { method: "POST" }),
     200,
   );
+  const profile = await expect(
+    'GET /api/profile (c.get("clerk").users.getUser)',
+    await appFetch("/api/profile", laptop.token),
+    200,
+  );
+  if (profile.id !== laptop.user_id || profile.viaClerkAuth !== laptop.user_id) {
+    throw new Error(`c.get("clerk") / c.get("clerkAuth") answered ${JSON.stringify(profile)}`);
+  }
   await expect("GET /api/me with the revoked session's token", await appFetch("/api/me", phone.token), 401);
   // The revoke was reported done only once the user's object (the class from the packed package) recorded it.
   const directory = await mf.getDurableObjectNamespace("AUTH_DIRECTORY", "app");

@@ -20,8 +20,10 @@ import { crossSiteCookieRequest, isCrossSiteCookieRequest, readCredential } from
 import { limitOrThrow, RATE_LIMITS } from "../http/rate-limit";
 import { directoryUnavailable } from "../revocation/directory-client";
 import { markRevoked } from "../revocation/revocations";
+import { setBackendClient } from "./backend-client";
 import { type GatewayOptions, gatewayEnv } from "./bindings";
 import { servedByMountedGateway } from "./gateway-mount";
+import type {} from "./variables";
 
 /**
  * `clerkMiddleware()` / `getAuth(c)` with `@clerk/hono`'s names and the core of its auth
@@ -88,11 +90,16 @@ export type ClerkMiddlewareOptions = GatewayOptions;
 /** Where the auth object travels in the request's context; not part of the app's Variables type. */
 const AUTH_VARIABLE = "clerkSessionGatewayAuth";
 const authOf = (c: Context): AuthObject | undefined => c.get(AUTH_VARIABLE);
-const setAuth = (c: Context, auth: AuthObject) => c.set(AUTH_VARIABLE, auth);
+const setAuth = (c: Context, auth: AuthObject) => {
+  c.set(AUTH_VARIABLE, auth);
+  // `@clerk/hono`'s `c.get("clerkAuth")`: getAuth without the context.
+  c.set("clerkAuth", ((options?: GetAuthOptions) => forAcceptedToken(auth, options?.acceptsToken)) as never);
+};
 
 export const clerkMiddleware = (options: ClerkMiddlewareOptions = {}): MiddlewareHandler =>
   async function clerkMiddleware(c, next) {
     setAuth(c, await authenticate(c, options));
+    setBackendClient(c, options);
     await next();
   };
 

@@ -22,3 +22,4 @@ export {
 } from "./auth";
 export type { GatewayBindingName, GatewayOptions } from "./bindings";
 export { type SessionGatewayOptions, sessionGateway } from "./gateway";
+export type { ClerkHonoVariables } from "./variables";
