@@ -19,6 +19,7 @@
  * dev tools, not the package's dependencies. Prints the package's size.
  */
 import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -27,6 +28,7 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+import { Webhook } from "standardwebhooks";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const example = join(root, "examples", "hono-app");
@@ -44,6 +46,7 @@ function step(message) {
 /** The example app, plus what a @clerk/hono app reads from the context: c.get("clerk"), c.get("clerkAuth"). */
 const DROP_IN_ENTRY = `import "clerk-session-gateway/hono/clerk-client";
 import { getAuth } from "clerk-session-gateway/hono";
+import { verifyWebhook } from "clerk-session-gateway/hono/webhooks";
 import app from "./index";
 
 export { SessionDirectory } from "clerk-session-gateway";
@@ -53,6 +56,12 @@ app.get("/api/profile", async (c) => {
   const user = await c.get("clerk").users.getUser(userId ?? "");
   const viaClerkAuth = c.get("clerkAuth")().userId;
   return c.json({ id: user.id, email: user.primaryEmailAddress?.emailAddress ?? null, viaClerkAuth });
+});
+
+// The app's own webhook endpoint, as Clerk's Hono docs write it.
+app.post("/hooks/clerk", async (c) => {
+  const event = await verifyWebhook(c, { bindings: { SESSION_CACHE: "AUTH_KV", SESSION_DIRECTORY: "AUTH_DIRECTORY" } });
+  return c.json({ received: true, type: event.type });
 });
 
 export default app;
@@ -72,6 +81,7 @@ export type Sessions = Session[];
 
 const secretKey = "sk_test_packCheckEmulatorKey_0123456789abcdef";
 const publishableKey = "pk_test_aGFwcHktaGlwcG8tNDIuY2xlcmsuYWNjb3VudHMuZGV2JA";
+const webhookSecret = "whsec_cGFjay1jaGVjay1ub3QtYS1zZWNyZXQ";
 
 const work = await mkdtemp(join(tmpdir(), "pack-check-"));
 let mf;
@@ -268,6 +278,7 @@ function serve(app, emulatorScript) {
             CLERK_SECRET_KEY: secretKey,
             CLERK_PUBLISHABLE_KEY: publishableKey,
             CLERK_AUTHORIZED_PARTIES: "http://localhost:8787",
+            CLERK_WEBHOOK_SIGNING_SECRET: webhookSecret,
           },
           kvNamespaces: { AUTH_KV: "pack-check" },
           // The SessionDirectory class the app re-exports from the package, as its wrangler.toml binds it.
@@ -289,7 +300,7 @@ function serve(app, emulatorScript) {
           bindings: {
             CLERK_SECRET_KEY: secretKey,
             CLERK_PUBLISHABLE_KEY: publishableKey,
-            CLERK_WEBHOOK_SIGNING_SECRET: "whsec_cGFjay1jaGVjay1ub3QtYS1zZWNyZXQ",
+            CLERK_WEBHOOK_SIGNING_SECRET: webhookSecret,
             INSTANCE_ID: "ins_2happyHippo42EmulatorInstance",
           },
         },
@@ -341,6 +352,29 @@ async function exercise(mf) {
     throw new Error(`c.get("clerk") / c.get("clerkAuth") answered ${JSON.stringify(profile)}`);
   }
   await expect("GET /api/me with the revoked session's token", await appFetch("/api/me", phone.token), 401);
+  // Clerk's session.revoked for the laptop, to the app's own endpoint: verifyWebhook records it.
+  const event = JSON.stringify({
+    type: "session.revoked",
+    object: "event",
+    data: { object: "session", id: laptop.session_id, user_id: laptop.user_id, status: "revoked" },
+  });
+  const messageId = `msg_${randomUUID().replace(/-/g, "")}`;
+  const now = new Date();
+  await expect(
+    "POST /hooks/clerk (verifyWebhook, session.revoked)",
+    await mf.dispatchFetch("https://app.example.test/hooks/clerk", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "svix-id": messageId,
+        "svix-timestamp": String(Math.floor(now.getTime() / 1000)),
+        "svix-signature": new Webhook(webhookSecret).sign(messageId, now, event),
+      },
+      body: event,
+    }),
+    200,
+  );
+  await expect("GET /api/me with the webhook-revoked session's token", await appFetch("/api/me", laptop.token), 401);
   // The revoke was reported done only once the user's object (the class from the packed package) recorded it.
   const directory = await mf.getDurableObjectNamespace("AUTH_DIRECTORY", "app");
   const records = await directory.get(directory.idFromName(phone.user_id)).revocations();
