@@ -43,6 +43,8 @@ await writeFile(
 // The package as published: the manifest without what only the repository uses.
 const manifest = JSON.parse(await readFile(join(root, "package.json"), "utf8"));
 for (const field of ["scripts", "devDependencies", "allowScripts"]) delete manifest[field];
+// The source entries listed for bundling the repository's own apps from src/ are not shipped.
+manifest.sideEffects = manifest.sideEffects.filter((path) => !path.startsWith("./src/"));
 await mkdir(pack);
 await writeFile(join(pack, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
 await cp(dist, join(pack, "dist"), { recursive: true });
