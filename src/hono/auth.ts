@@ -9,6 +9,13 @@ import {
   tooManyFailures,
   type UnconfirmedReason,
 } from "../auth/authenticate";
+import {
+  authorizationFacts,
+  type CheckAuthorizationParams,
+  createCheckAuthorization,
+  type OrgFields,
+  orgFieldsOf,
+} from "../auth/authorization";
 import type { SessionClaims } from "../auth/principal";
 import { type RefusalReason, refusal } from "../auth/refusals";
 import { ClerkClient } from "../clerk/client";
@@ -16,8 +23,10 @@ import { loadConfig } from "../config/settings";
 import { ApiError, errorResponse, forbidden, misconfiguredSetting } from "../core/errors";
 import { log } from "../core/log";
 import { waitUntilOf } from "../core/wait-until";
+import { setBackendClient } from "./backend-client";
 import { type GatewayOptions, gatewayEnv } from "./bindings";
 import { servedByMountedGateway } from "./gateway-mount";
+import type {} from "./variables";
 
 /**
  * `clerkMiddleware()` / `getAuth(c)` with `@clerk/hono`'s names and the core of its auth
@@ -27,6 +36,8 @@ import { servedByMountedGateway } from "./gateway-mount";
  * every request, so a session revoked through the gateway or by Clerk's webhook is signed out
  * here at once instead of for the minute its token stays valid.
  */
+
+export type { CheckAuthorizationParams } from "../auth/authorization";
 
 /**
  * Why a request is signed out, as the gateway's own routes name it: kept for logs and
@@ -40,16 +51,6 @@ export type SignedOutReason =
   | "cross_site_cookie"
   /** Not decided through no fault of the caller's (auth/authenticate.ts): requireAuth() answers 503. */
   | UnconfirmedReason;
-
-type OrgFields = {
-  orgId: string | undefined;
-  orgRole: string | undefined;
-  orgSlug: string | undefined;
-  orgPermissions: string[] | undefined;
-};
-
-/** The questions `has()` answers; feature, plan and reverification checks are not made here and answer false. */
-export type CheckAuthorizationParams = { role?: string; permission?: string; [other: string]: unknown };
 
 export type SignedInAuthObject = OrgFields & {
   tokenType: "session_token";
@@ -91,11 +92,16 @@ export type ClerkMiddlewareOptions = GatewayOptions;
 /** Where the auth object travels in the request's context; not part of the app's Variables type. */
 const AUTH_VARIABLE = "clerkSessionGatewayAuth";
 const authOf = (c: Context): AuthObject | undefined => c.get(AUTH_VARIABLE);
-const setAuth = (c: Context, auth: AuthObject) => c.set(AUTH_VARIABLE, auth);
+const setAuth = (c: Context, auth: AuthObject) => {
+  c.set(AUTH_VARIABLE, auth);
+  // `@clerk/hono`'s `c.get("clerkAuth")`: getAuth without the context.
+  c.set("clerkAuth", ((options?: GetAuthOptions) => forAcceptedToken(auth, options?.acceptsToken)) as never);
+};
 
 export const clerkMiddleware = (options: ClerkMiddlewareOptions = {}): MiddlewareHandler =>
   async function clerkMiddleware(c, next) {
     setAuth(c, await authenticate(c, options));
+    setBackendClient(c, options);
     await next();
   };
 
@@ -343,7 +349,7 @@ function signedOut(reason: SignedOutReason): SignedOutAuthObject {
 }
 
 function signedIn(claims: SessionClaims, token: string, clerk: () => ClerkClient): SignedInAuthObject {
-  const org = orgFields(claims);
+  const org = orgFieldsOf(claims);
   const sts = claims.sts;
   return {
     tokenType: "session_token",
@@ -360,84 +366,10 @@ function signedIn(claims: SessionClaims, token: string, clerk: () => ClerkClient
       const body = options.expiresInSeconds ? { expires_in_seconds: options.expiresInSeconds } : undefined;
       return (await clerk().createTemplateToken(claims.sid, options.template, body)).jwt;
     },
-    has: (params) => checkOrg(params, org),
+    has: createCheckAuthorization(authorizationFacts(claims, org)),
     debug: () => ({ sessionId: claims.sid, userId: claims.sub }),
   };
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
-
-/**
- * Organization fields as Clerk's SDK reads them (`@clerk/shared` jwtPayloadParser):
- * version 2 tokens carry `o: { id, slg, rol, per, fpm }` with features in `fea`;
- * version 1 tokens carry `org_id`, `org_role`, `org_slug`, `org_permissions`.
- */
-export function orgFields(claims: SessionClaims): OrgFields {
-  if (claims.v === 2) {
-    const o = isRecord(claims.o) ? claims.o : undefined;
-    if (!o) return { orgId: undefined, orgRole: undefined, orgSlug: undefined, orgPermissions: undefined };
-    return {
-      orgId: str(o.id),
-      orgSlug: str(o.slg),
-      orgRole: str(o.rol) ? `org:${o.rol}` : undefined,
-      orgPermissions: v2Permissions(str(claims.fea), str(o.per), str(o.fpm)),
-    };
-  }
-  return {
-    orgId: str(claims.org_id),
-    orgRole: str(claims.org_role),
-    orgSlug: str(claims.org_slug),
-    orgPermissions: Array.isArray(claims.org_permissions)
-      ? claims.org_permissions.filter((p): p is string => typeof p === "string")
-      : undefined,
-  };
-}
-
-const str = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value : undefined);
-
-/**
- * v2 permissions: `per` names the permissions, `fpm` holds one decimal bitmask per org
- * feature in `fea` (`o:feature`), bit i set when permission i applies to that feature.
- */
-function v2Permissions(fea: string | undefined, per: string | undefined, fpm: string | undefined): string[] {
-  const features = (fea ?? "")
-    .split(",")
-    .map((part) => part.trim())
-    .filter((part) => part.startsWith("o:"))
-    .map((part) => part.slice(2));
-  if (!per || !fpm || features.length === 0) return [];
-  const permissions = per.split(",").map((p) => p.trim());
-  const masks = fpm.split(",").map((m) => m.trim());
-  const granted: string[] = [];
-  features.forEach((feature, index) => {
-    const mask = masks[index];
-    if (mask === undefined || !/^\d+$/.test(mask)) return;
-    const bits = BigInt(mask);
-    permissions.forEach((permission, bit) => {
-      if ((bits >> BigInt(bit)) & 1n) granted.push(`org:${feature}:${permission}`);
-    });
-  });
-  return granted;
-}
-
-const withOrgPrefix = (value: string) => value.replace(/^(org:)*/, "org:");
-
-/** Clerk's organization check: role and permission must both hold when both are asked. */
-function checkOrg(params: CheckAuthorizationParams, org: OrgFields): boolean {
-  const { role, permission, ...others } = params;
-  if (Object.values(others).some((value) => value !== undefined)) return false;
-  if (role === undefined && permission === undefined) return false;
-  if (!org.orgId) return false;
-  if (
-    role !== undefined &&
-    (typeof role !== "string" || !org.orgRole || withOrgPrefix(org.orgRole) !== withOrgPrefix(role))
-  )
-    return false;
-  if (
-    permission !== undefined &&
-    (typeof permission !== "string" || !org.orgPermissions?.includes(withOrgPrefix(permission)))
-  )
-    return false;
-  return true;
-}

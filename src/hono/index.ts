@@ -5,6 +5,8 @@
  *   app.get("/api/me", requireAuth(), (c) => c.json({ userId: getAuth(c).userId }));
  *   app.route("/clerk", sessionGateway());
  */
+
+export type { ReverificationConfig } from "../auth/authorization";
 export {
   type AuthObject,
   type CheckAuthorizationParams,
@@ -20,3 +22,4 @@ export {
 } from "./auth";
 export type { GatewayBindingName, GatewayOptions } from "./bindings";
 export { type SessionGatewayOptions, sessionGateway } from "./gateway";
+export type { ClerkHonoVariables } from "./variables";
