@@ -8,13 +8,15 @@
  *   4. the README's iPhone-token block of the devices walkthrough (200);
  *   5. `/`, and the gateway's readable request lines in the `npm start` terminal;
  *   6. Ctrl-C, which stops both workers and frees both ports;
- *   7. Ctrl-C while `npm start` is still starting, which leaves nothing behind either.
+ *   7. Ctrl-C while `npm start` is still starting, which leaves nothing behind either;
+ *   8. a port taken between `npm start`'s check and wrangler's bind (test/newcomer/port-race.mjs).
  * Bounded: the whole run fails after 180 s rather than hang CI.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort, portIsFree } from "../../scripts/dev-servers.mjs";
+import { checkPortRace } from "./port-race.mjs";
 import { ROOT, runDevicesTokenBlock, runOperationsWalkthrough } from "./walkthrough.mjs";
 
 const started = Date.now();
@@ -170,6 +172,9 @@ try {
     assert.ok(free, `port ${port} is free after Ctrl-C during the start`);
   }
   say("Ctrl-C while starting: nothing left behind");
+
+  // 8. A port taken after the check, before wrangler binds it: retried, or said plainly.
+  await checkPortRace({ log: say });
   console.log(`newcomer run passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 } catch (error) {
   process.exitCode = 1;
