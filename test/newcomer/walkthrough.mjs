@@ -2,7 +2,9 @@
  * The README's walkthroughs, run as written. The shell blocks are read from README.md itself
  * (so a README that drifts from the product fails here), run in one bash, in order, as a reader
  * would paste them, and each command's output is checked against what the README says it shows.
- * The only rewrite is the two origins, for a stack started on ports of its own.
+ * On a stack started on ports of its own, the only rewrite is what the README asks of a reader on
+ * other ports: the `GW=` and `EMU=` lines. A command that names a default port anywhere else
+ * (a URL written out, a port inside a JSON body) fails the run, as it would fail that reader.
  *
  * Used by the newcomer run (test/newcomer/newcomer.mjs) and the browser test.
  */
@@ -12,8 +14,30 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const README_GATEWAY = "http://localhost:8787";
-const README_EMULATOR = "http://127.0.0.1:8788";
+/** The README's two variables, as its blocks set them for the default ports. */
+const README_ORIGINS = { GW: "http://localhost:8787", EMU: "http://127.0.0.1:8788" };
+const DEFAULT_PORT = /\b(8787|8788)\b/;
+
+/**
+ * A README command as a reader on other ports runs it: its `GW=` / `EMU=` lines set to the
+ * stack's origins. Throws when the command still names a default port elsewhere.
+ * @param {string} command @param {{ GW: string, EMU: string }} origins
+ */
+export function onOtherPorts(command, origins) {
+  const lines = command.split("\n").map((line) => {
+    const assignment = /^(GW|EMU)=(\S+)(.*)$/.exec(line);
+    if (!assignment) return line;
+    const [, name, value, rest] = assignment;
+    assert.equal(value, README_ORIGINS[name], `the README sets ${name} to ${README_ORIGINS[name]}`);
+    return `${name}=${origins[name]}${rest}`;
+  });
+  const stray = lines.find((line) => !/^(GW|EMU)=/.test(line) && DEFAULT_PORT.test(line));
+  assert.ok(
+    stray === undefined || (origins.GW === README_ORIGINS.GW && origins.EMU === README_ORIGINS.EMU),
+    `a README command names a default port outside GW= and EMU=, so it fails on other ports: ${stray}`,
+  );
+  return lines.join("\n");
+}
 
 /** Every fenced `sh` block of the README, with the `## ` section it sits in. */
 export function readmeBlocks(text = readFileSync(`${ROOT}/README.md`, "utf8")) {
@@ -84,7 +108,7 @@ export function startShell({ gatewayUrl, emulatorUrl, timeoutMs = 30_000 }) {
   };
   shell.stdout.on("data", onData);
   shell.stderr.on("data", onData);
-  const rewrite = (text) => text.replaceAll(README_GATEWAY, gatewayUrl).replaceAll(README_EMULATOR, emulatorUrl);
+  const rewrite = (text) => onOtherPorts(text, { GW: gatewayUrl, EMU: emulatorUrl });
   return {
     /** @param {string} command @returns {Promise<{ output: string, status: number }>} */
     run(command) {
