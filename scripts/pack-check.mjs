@@ -36,6 +36,23 @@ function step(message) {
   console.log(`pack-check: ${message}`);
 }
 
+/**
+ * What the tarball holds, in one line; throws on anything but the build (dist/: modules and their
+ * declarations) and what npm always adds. `npm pack --loglevel=notice` lists every file.
+ * @param {string[]} paths
+ */
+function packContents(paths) {
+  const always = ["package.json", "README.md", "LICENSE"];
+  const stray = paths.filter(
+    (path) => !always.includes(path) && !/^dist\/.+(?<!\.d)\.js$|^dist\/.+\.d\.ts$/.test(path),
+  );
+  if (stray.length > 0) throw new Error(`the package holds files it should not: ${stray.join(", ")}`);
+  const modules = paths.filter((path) => path.startsWith("dist/") && !path.endsWith(".d.ts")).length;
+  const declarations = paths.filter((path) => path.endsWith(".d.ts")).length;
+  const others = paths.filter((path) => always.includes(path)).sort();
+  return `${others.join(", ")}, and dist/ (${modules} modules, ${declarations} declaration files)`;
+}
+
 const work = await mkdtemp(join(tmpdir(), "pack-check-"));
 let mf;
 try {
@@ -47,6 +64,7 @@ try {
   step(
     `package ${packed.name}@${packed.version}: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${packed.entryCount} files`,
   );
+  step(`  in it: ${packContents(packed.files.map((file) => file.path))}`);
 
   // The package's production dependency tree, as installed here, each packed as a tarball.
   const deps = join(work, "deps");
