@@ -23,6 +23,18 @@ const OPENAPI_NOT_PASSED =
  * errors, its own 404s) and nothing of it leaks into the host app's middleware or error handler.
  */
 export function sessionGateway(options: SessionGatewayOptions = {}) {
+  return mountGateway(options, false);
+}
+
+/**
+ * The standalone Worker's mount (src/index.ts; not exported by the package): the same gateway,
+ * except that `/openapi.json`, like its pages, is its static asset (public/openapi.json, [assets]).
+ */
+export function standaloneGateway(options: GatewayOptions = {}) {
+  return mountGateway(options, true);
+}
+
+function mountGateway(options: SessionGatewayOptions, documentIsAsset: boolean) {
   const gateway = createApp();
   // The host app's env is its own; the gateway reads it only through gatewayEnv().
   const mount = new Hono<{ Bindings: object }>();
@@ -30,7 +42,7 @@ export function sessionGateway(options: SessionGatewayOptions = {}) {
     const prefix = mountPrefix(c);
     const url = new URL(c.req.url);
     const path = url.pathname.slice(prefix.length) || "/";
-    if (path === "/openapi.json" && c.req.method === "GET") {
+    if (path === "/openapi.json" && c.req.method === "GET" && !documentIsAsset) {
       if (options.openapi) {
         return c.json({ ...options.openapi, servers: [{ url: prefix || "/", description: "This gateway" }] });
       }

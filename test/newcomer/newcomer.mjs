@@ -176,6 +176,11 @@ try {
   assert.equal(root.status, 200);
   const html = await root.text();
   for (const href of ["/devices", "/docs", "/healthz"]) assert.ok(html.includes(`href="${href}"`), `/ links ${href}`);
+  // The reference's page and the document it renders (the page's own rendering: the browser test).
+  assert.equal((await fetch(`${gatewayUrl}/docs`)).status, 200);
+  const spec = await fetch(`${gatewayUrl}/openapi.json`);
+  assert.equal(spec.status, 200, "/openapi.json is served");
+  assert.match((await spec.json()).openapi, /^3\.1\./);
   await until(
     () => npmStart.stdout.includes("POST /v1/sessions/:session_id/revoke → 200"),
     "the revoke's log line",
