@@ -31,7 +31,7 @@ const mapPath = resolve(mapFile);
 const map = new SourceMap(JSON.parse(readFileSync(mapPath, "utf8")));
 const bundleDir = resolve(mapPath, "..");
 
-/** "hono/dist/…", "src/cache/…", or the runtime's own frames. */
+/** "hono/dist/…", "src/storage/…", or the runtime's own frames. */
 function place(frame) {
   const { url, lineNumber, columnNumber, functionName } = frame;
   if (!url || lineNumber < 0) return { fn: functionName || "(anonymous)", file: `(${functionName || "runtime"})` };

@@ -6,7 +6,7 @@
  * GATEWAY_PORT / EMULATOR_PORT move them; Ctrl-C stops both.
  */
 import { relative } from "node:path";
-import { PortBusyError, startDevServers } from "./dev-servers.mjs";
+import { AddressRaceError, PortBusyError, startDevServers } from "./dev-servers.mjs";
 import { devSigningKey } from "./dev-signing-key.mjs";
 import { formatLogLine } from "./log-lines.mjs";
 
@@ -85,7 +85,7 @@ try {
   servers = await starting;
 } catch (error) {
   if (stopping) await new Promise(() => {}); // shutdown() is under way and exits
-  if (error instanceof PortBusyError) {
+  if (error instanceof PortBusyError || error instanceof AddressRaceError) {
     console.error(`\n  npm start: ${error.message}\n`);
   } else {
     process.stdout.write(held.splice(0).join(""));

@@ -1,9 +1,21 @@
 /**
  * /docs: an interactive reference rendered from /openapi.json, self-hosted (no CDN), so it
- * works offline and under the page's strict Content-Security-Policy. Every operation has a
- * "Try it" form that calls this gateway with the credential typed at the top.
+ * works offline and under the page's strict Content-Security-Policy. Every operation shows its
+ * parameters, request body and responses, and the document's component schemas follow
+ * (web/schema-view.ts); every operation has a "Try it" form that calls this gateway with the
+ * credential typed at the top.
  */
 import type { PageConfig } from "./auth";
+import {
+  componentsSection,
+  inlineCode,
+  responseItem,
+  type SchemaDocument,
+  schemaAnchor,
+  schemaTable,
+  typeExpression,
+  type View,
+} from "./schema-view";
 
 type Json = Record<string, unknown>;
 type Parameter = { name: string; in: "query" | "path"; required: boolean; schema: Json };
@@ -17,7 +29,10 @@ type Operation = {
   responses: Record<string, { description: string; content?: { "application/json": { schema: Json } } }>;
   security?: Json[];
 };
-type Document = { info: { title: string; description: string }; paths: Record<string, Record<string, Operation>> };
+type Document = SchemaDocument & {
+  info: { title: string; description: string };
+  paths: Record<string, Record<string, Operation>>;
+};
 
 const el = <K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -33,17 +48,17 @@ const credential = document.getElementById("credential") as HTMLInputElement;
 const errorBox = document.getElementById("error") as HTMLDivElement;
 const CREDENTIAL_KEY = "docs.credential";
 
-/**
- * The document's descriptions are CommonMark; the only markup they use is `code` spans and
- * paragraphs. Rendered as DOM nodes (text nodes and <code>), never as HTML: a description is
- * data, and nothing in it is ever parsed as markup.
- */
-function inlineMarkdown(text: string): Array<Node | string> {
-  const parts = text.split("`");
-  // An unpaired backtick stays a literal backtick.
-  if (parts.length % 2 === 0) return [text];
-  return parts.map((part, i) => (i % 2 === 1 ? el("code", { textContent: part }) : part)).filter((n) => n !== "");
+/** A piece of web/schema-view.ts as DOM nodes: text nodes and elements, never parsed HTML. */
+function render(view: View): Node {
+  if (typeof view === "string") return document.createTextNode(view);
+  const node = document.createElement(view.tag);
+  for (const [name, value] of Object.entries(view.attrs)) node.setAttribute(name, value);
+  node.append(...view.children.map(render));
+  return node;
 }
+
+/** Text with its `code` spans as <code> (schema-view.ts's inlineCode). */
+const inlineMarkdown = (text: string): Node[] => inlineCode(text).map(render);
 
 /** Paragraphs (blank-line separated), each with its code spans. */
 function paragraphs(text: string, className?: string): HTMLParagraphElement[] {
@@ -58,13 +73,10 @@ function paragraphs(text: string, className?: string): HTMLParagraphElement[] {
 const enumValues = (schema: Json): string[] | undefined =>
   Array.isArray(schema.enum) ? schema.enum.map(String) : undefined;
 
-function describeSchema(schema: Json | undefined): string {
-  if (!schema) return "";
-  if (typeof schema.$ref === "string") return schema.$ref.split("/").pop() ?? "";
-  const parts = [String(schema.type ?? "")];
-  if (Array.isArray(schema.enum)) parts.push(`one of ${schema.enum.join(", ")}`);
-  if (typeof schema.pattern === "string") parts.push(`pattern ${schema.pattern}`);
-  return parts.filter(Boolean).join("; ");
+/** A parameter's schema: its type (an enumeration's values), and its pattern if it has one. */
+function describeSchema(schema: Json): Node[] {
+  const pattern = typeof schema.pattern === "string" ? [`; pattern ${schema.pattern}`] : [];
+  return [...typeExpression(schema), ...pattern].map(render);
 }
 
 /** A starting body for the form: required properties with a placeholder each. */
@@ -89,7 +101,7 @@ function operationView(method: string, path: string, op: Operation): HTMLElement
         el("td", {}, el("code", { textContent: p.name })),
         el("td", { textContent: p.in }),
         el("td", { textContent: p.required ? "yes" : "no" }),
-        el("td", { textContent: describeSchema(p.schema) }),
+        el("td", {}, ...describeSchema(p.schema)),
       ),
     );
     body.append(
@@ -108,26 +120,18 @@ function operationView(method: string, path: string, op: Operation): HTMLElement
   }
   const requestSchema = op.requestBody?.content["application/json"].schema;
   if (requestSchema) {
+    const table = schemaTable(requestSchema);
     body.append(
       el("h4", { textContent: "Request body (application/json)" }),
-      el("pre", { textContent: JSON.stringify(requestSchema, null, 2) }),
+      ...(table.length > 0 ? table : typeExpression(requestSchema)).map(render),
     );
   }
   body.append(
     el("h4", { textContent: "Responses" }),
     el(
       "ul",
-      {},
-      ...Object.entries(op.responses).map(([status, r]) =>
-        el(
-          "li",
-          {},
-          el("strong", { textContent: status }),
-          " ",
-          ...inlineMarkdown(r.description),
-          r.content ? ` → ${describeSchema(r.content["application/json"].schema)}` : "",
-        ),
-      ),
+      { className: "responses" },
+      ...Object.entries(op.responses).map(([status, r]) => render(responseItem(status, r))),
     ),
   );
 
@@ -217,6 +221,18 @@ async function start() {
   }
   const container = document.getElementById("operations") as HTMLDivElement;
   for (const [tag, views] of byTag) container.append(el("section", {}, el("h2", { textContent: tag }), ...views));
+  container.append(render(componentsSection(doc)));
+  // A link to a component opens its entry (then the browser scrolls to it), as does a URL naming one.
+  const openSchema = (hash: string) => {
+    const target = hash.startsWith(`#${schemaAnchor("")}`) ? document.getElementById(hash.slice(1)) : null;
+    if (target?.tagName === "DETAILS") target.setAttribute("open", "");
+  };
+  container.addEventListener("click", (event) => {
+    const link = (event.target as Element).closest("a.schema-ref");
+    if (link) openSchema(link.getAttribute("href") ?? "");
+  });
+  openSchema(location.hash);
+  if (location.hash) document.getElementById(location.hash.slice(1))?.scrollIntoView();
 
   const config = (await fetch("/devices/config.json").then((r) => r.json())) as PageConfig;
   const note = document.getElementById("credential-note") as HTMLParagraphElement;

@@ -9,8 +9,7 @@ export type SessionGatewayOptions = GatewayOptions & {
   /**
    * The gateway's OpenAPI document (`import openapi from "clerk-session-gateway/openapi"`),
    * served at `<prefix>/openapi.json` with the mount as its server, so its paths resolve
-   * under the prefix. Without it, under a prefix, that path answers 404 in Clerk's envelope saying how to pass it
-   * (at the root of a Worker with `[assets]`, as the standalone one, the built document is served).
+   * under the prefix. Without it that path answers 404 in Clerk's envelope, saying how to pass it.
    */
   openapi?: { servers?: unknown } & Record<string, unknown>;
 };
@@ -25,6 +24,18 @@ const OPENAPI_NOT_PASSED =
  * errors, its own 404s) and nothing of it leaks into the host app's middleware or error handler.
  */
 export function sessionGateway(options: SessionGatewayOptions = {}) {
+  return mountGateway(options, false);
+}
+
+/**
+ * The standalone Worker's mount (src/index.ts; not exported by the package): the same gateway,
+ * except that `/openapi.json`, like its pages, is its static asset (public/openapi.json, [assets]).
+ */
+export function standaloneGateway(options: GatewayOptions = {}) {
+  return mountGateway(options, true);
+}
+
+function mountGateway(options: SessionGatewayOptions, documentIsAsset: boolean) {
   const gateway = createApp();
   // The host app's env is its own; the gateway reads it only through gatewayEnv().
   const mount = new Hono<{ Bindings: object }>();
@@ -34,20 +45,18 @@ export function sessionGateway(options: SessionGatewayOptions = {}) {
       const prefix = mountPrefix(c);
       const url = new URL(c.req.url);
       const path = url.pathname.slice(prefix.length) || "/";
-      const openapi = path === "/openapi.json" && c.req.method === "GET";
-      if (openapi && options.openapi) {
-        return c.json({ ...options.openapi, servers: [{ url: prefix || "/", description: "This gateway" }] });
+      if (path === "/openapi.json" && c.req.method === "GET" && !documentIsAsset) {
+        if (options.openapi) {
+          return c.json({ ...options.openapi, servers: [{ url: prefix || "/", description: "This gateway" }] });
+        }
+        // Not the standalone Worker's "[assets] in wrangler.toml": a mounted gateway serves only the document it is given.
+        return errorResponse(notFound(OPENAPI_NOT_PASSED));
       }
       let env: ReturnType<typeof gatewayEnv>;
       try {
         env = gatewayEnv(c.env, options);
       } catch (error) {
         return errorResponse(error);
-      }
-      if (openapi && (prefix !== "" || !env.ASSETS)) {
-        // Under a prefix the app's own [assets] are not the gateway's: it serves only the document it is given.
-        // At the root with assets (the standalone Worker), the gateway's page route serves the built one.
-        return errorResponse(notFound(OPENAPI_NOT_PASSED));
       }
       // The path is set, never parsed against the URL: `//evil.example/v1/…` must stay a path, not become a host.
       const target = new URL(url);

@@ -243,6 +243,24 @@ try {
   assert.ok(statuses.includes("active") && statuses.includes("revoked"), "the document enumerates Clerk's statuses");
   assert.deepEqual(await status.locator("option").allInnerTexts(), ["(not sent)", ...statuses]);
   assert.equal(await list.getByLabel("paginated (query)").evaluate((node) => node.tagName), "SELECT");
+  // Response bodies are shown as types, a oneOf as its alternatives, each a link that opens the
+  // component's entry; every component has one (web/schema-view.ts; test/docs-schemas.test.ts).
+  assert.equal(
+    await list.locator(".body-type").first().innerText(),
+    "Body, one of: SessionList | PaginatedSessionList",
+  );
+  const dangling = await docs
+    .locator("ul.responses > li")
+    .evaluateAll((items) => items.filter((li) => /→\s*$/.test(li.textContent ?? "")).length);
+  assert.equal(dangling, 0, "no response ends in a bare arrow");
+  assert.equal(
+    await docs.locator("#schemas details.schema").count(),
+    Object.keys(spec.components.schemas).length,
+    "every component schema is shown",
+  );
+  await list.locator(".body-type").first().getByRole("link", { name: "SessionList", exact: true }).click();
+  await docs.locator("details#schema-SessionList[open]").waitFor();
+  assert.ok(await docs.locator("details#schema-SessionList table.schema").isVisible(), "the link opens its table");
   await docs.screenshot({ path: `${OUT}/05-docs.png` });
   log(`/docs lists ${operations} operations; "Try it" works`);
 

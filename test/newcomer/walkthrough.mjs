@@ -2,7 +2,9 @@
  * The README's walkthroughs, run as written. The shell blocks are read from README.md itself
  * (so a README that drifts from the product fails here), run in one bash, in order, as a reader
  * would paste them, and each command's output is checked against what the README says it shows.
- * The only rewrite is the two origins, for a stack started on ports of its own.
+ * On a stack started on ports of its own, the only rewrite is what the README asks of a reader on
+ * other ports: the `GW=` and `EMU=` lines. A command that names a default port anywhere else
+ * (a URL written out, a port inside a JSON body) fails the run, as it would fail that reader.
  *
  * Used by the newcomer run (test/newcomer/newcomer.mjs) and the browser test.
  */
@@ -12,11 +14,45 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const README_GATEWAY = "http://localhost:8787";
-const README_EMULATOR = "http://127.0.0.1:8788";
+/**
+ * The README's variables for the default ports, as its blocks set them: the gateway, the
+ * emulator, and (in "Use it in your own Worker") the reader's own Worker.
+ */
+const README_DEFAULTS = {
+  GW: "http://localhost:8787",
+  EMU: "http://127.0.0.1:8788",
+  APP: "http://localhost:8811",
+  PORT: "8811",
+};
+const ASSIGNMENT = new RegExp(`^(${Object.keys(README_DEFAULTS).join("|")})=(\\S+)(.*)$`);
+const DEFAULT_PORT = /\b(8787|8788|8811)\b/;
 
-/** Every fenced `sh` block of the README, with the `## ` section it sits in. */
-export function readmeBlocks(text = readFileSync(`${ROOT}/README.md`, "utf8")) {
+/**
+ * A README command as a reader on other ports runs it: its `GW=`, `EMU=`, `APP=` and `PORT=`
+ * lines set to the values in `values` (each one the command sets must be given). Throws when the
+ * command still names a default port elsewhere.
+ * @param {string} command @param {Partial<Record<keyof typeof README_DEFAULTS, string>>} values
+ */
+export function onOtherPorts(command, values) {
+  const lines = command.split("\n").map((line) => {
+    const assignment = ASSIGNMENT.exec(line);
+    if (!assignment) return line;
+    const [, name, value, rest] = assignment;
+    assert.equal(value, README_DEFAULTS[name], `the README sets ${name} to ${README_DEFAULTS[name]}`);
+    assert.ok(values[name], `this run has no value for the README's ${name}: ${line}`);
+    return `${name}=${values[name]}${rest}`;
+  });
+  const onDefaults = Object.entries(values).every(([name, value]) => value === README_DEFAULTS[name]);
+  const stray = lines.find((line) => !ASSIGNMENT.test(line) && DEFAULT_PORT.test(line));
+  assert.ok(
+    stray === undefined || onDefaults,
+    `a README command names a default port outside its variables, so it fails on other ports: ${stray}`,
+  );
+  return lines.join("\n");
+}
+
+/** Every fenced block of the README in language `lang` (`sh`, `ts`, `toml`), with the `## ` section it sits in. */
+export function readmeBlocks(text = readFileSync(`${ROOT}/README.md`, "utf8"), lang = "sh") {
   const blocks = [];
   let section = "";
   let block = null;
@@ -27,28 +63,45 @@ export function readmeBlocks(text = readFileSync(`${ROOT}/README.md`, "utf8")) {
         block = null;
       } else block.lines.push(line);
     } else if (line.startsWith("## ")) section = line.slice(3).trim();
-    else if (line.trim() === "```sh") block = { section, lines: [] };
+    else if (line.trim() === `\`\`\`${lang}`) block = { section, lang, lines: [] };
   }
   return blocks;
 }
 
 /**
- * The commands of a block: continuation lines joined, blank and comment-only lines dropped,
- * each labelled with the step ("1", "2", …) of the closest `# N.` comment above it.
+ * The commands of a block: continuation lines joined, a here-document kept whole, blank and
+ * comment-only lines dropped, each labelled with the step ("1", "2", …) of the closest `# N.`
+ * comment above it.
  */
 export function commandsOf(block) {
   const commands = [];
   let step = "setup";
   let pending = "";
+  let heredoc = null;
   for (const line of block.lines) {
+    if (heredoc) {
+      pending += `\n${line}`;
+      if (line === heredoc) {
+        commands.push({ step, text: pending });
+        pending = "";
+        heredoc = null;
+      }
+      continue;
+    }
     const numbered = /^#\s*(\d+)\./.exec(line.trim());
     if (numbered) step = numbered[1];
     if (!pending && (line.trim() === "" || line.trim().startsWith("#"))) continue;
     pending += pending ? `\n${line}` : line;
     if (line.endsWith("\\")) continue;
+    const opens = /<<-?\s*(['"]?)(\w+)\1/.exec(line);
+    if (opens) {
+      heredoc = opens[2];
+      continue;
+    }
     commands.push({ step, text: pending });
     pending = "";
   }
+  assert.equal(heredoc, null, `a README here-document never ends (${heredoc})`);
   return commands;
 }
 
@@ -63,9 +116,9 @@ export function sectionBlocks(title, blocks = readmeBlocks()) {
  * One bash, fed commands one at a time (so a command sees the variables of the ones before it,
  * as in a reader's terminal), each command's combined output returned separately.
  */
-export function startShell({ gatewayUrl, emulatorUrl, timeoutMs = 30_000 }) {
+export function startShell({ gatewayUrl, emulatorUrl, values = {}, cwd = ROOT, timeoutMs = 30_000 }) {
   const shell = spawn("bash", ["--noprofile", "--norc"], {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, LC_ALL: "C.UTF-8" },
     stdio: ["pipe", "pipe", "pipe"],
   });
@@ -84,7 +137,7 @@ export function startShell({ gatewayUrl, emulatorUrl, timeoutMs = 30_000 }) {
   };
   shell.stdout.on("data", onData);
   shell.stderr.on("data", onData);
-  const rewrite = (text) => text.replaceAll(README_GATEWAY, gatewayUrl).replaceAll(README_EMULATOR, emulatorUrl);
+  const rewrite = (text) => onOtherPorts(text, { GW: gatewayUrl, EMU: emulatorUrl, ...values });
   return {
     /** @param {string} command @returns {Promise<{ output: string, status: number }>} */
     run(command) {
