@@ -149,6 +149,14 @@ export const ISOLATE_MEMORY = {
     maxBytes: 128 * KiB,
     holds: "parsed configuration per env object, so parsing stays off the hot path",
   },
+  backendClients: {
+    // One per environment view in practice; the entry bound is what holds (a client is counted
+    // at a nominal 2 KiB: it is some forty small API objects sharing one request function).
+    maxEntries: 3,
+    maxBytes: 8 * KiB,
+    holds:
+      'the @clerk/backend client of `c.get("clerk")`, per environment view (clerk-session-gateway/hono/clerk-client); a forgotten one is rebuilt',
+  },
   gatewayEnvs: {
     maxEntries: 16,
     maxBytes: 8 * KiB,

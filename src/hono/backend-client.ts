@@ -7,6 +7,7 @@
  * bundle. Without it, any use of `c.get("clerk")` throws an error saying so.
  */
 import type { Context } from "hono";
+import { fixedBytes, isolateMap } from "../core/isolate-memory";
 import type { Bindings } from "../http/app-env";
 import { type GatewayOptions, gatewayEnv } from "./bindings";
 
@@ -50,7 +51,7 @@ const missing: unknown = new Proxy(
  * first request: `createClerkClient` builds some forty API objects, which `@clerk/hono` does on
  * every request.
  */
-const clients = new WeakMap<object, unknown>();
+const clients = isolateMap<object, unknown>("backendClients", fixedBytes(2 * 1024));
 
 export function backendClientFor(
   env: object | undefined,
