@@ -105,8 +105,8 @@ const gatewayProject = {
         outboundService: "clerk-emulator",
         // Two more gateways, each its own Worker and isolate ("another location"), built from the
         // same source by global setup (test/directory/location.ts). Both share the KV namespace;
-        // GATEWAY_B also shares the SessionDirectory objects and its KV reads never see revocation
-        // markers (KV not propagated yet); GATEWAY_KV_ONLY has no SESSION_DIRECTORY binding.
+        // GATEWAY_B also shares the SessionDirectory and RevocationLog objects and its KV reads never
+        // see revocation markers (KV not propagated yet); GATEWAY_KV_ONLY has no Durable Object binding.
         serviceBindings: { GATEWAY_B: "gateway-b", GATEWAY_KV_ONLY: "gateway-kv-only" },
         workers: [
           {
@@ -122,6 +122,7 @@ const gatewayProject = {
             bindings: { ...gatewayBindings, LOCATION_KV_NEVER_PROPAGATES: "true" },
             durableObjects: {
               SESSION_DIRECTORY: { className: "SessionDirectory", scriptName: MAIN_WORKER, useSQLite: true },
+              REVOCATION_LOG: { className: "RevocationLog", scriptName: MAIN_WORKER, useSQLite: true },
             },
           },
           { ...otherLocation, name: "gateway-kv-only", bindings: { ...gatewayBindings } },

@@ -10,6 +10,7 @@ import type { AuthVariables } from "../auth/principal";
 import { newUpstreamStats, type UpstreamStats } from "../clerk/client";
 import { emit, log } from "../core/log";
 import { writeMemoryLookupTotals } from "../core/memory-stats";
+import { noteRegion } from "../revocation/recent";
 
 export type RequestMetrics = {
   route: string;
@@ -22,6 +23,8 @@ export type RequestMetrics = {
   errorCode?: string;
   /** Set when the user's SessionDirectory object could not be reached (src/revocation/revocations.ts). */
   directory?: "fallback" | "refused";
+  /** Set when the recent revocations could not be read in time and the per-user check answered. */
+  recent?: "unavailable";
   /** The setting a misconfiguration names: the operator's first clue, logged without its value. */
   setting?: string;
   /** The caller's own `X-Request-Id`, cleaned (clientRequestId): logged beside the gateway's, never instead of it. */
@@ -78,6 +81,7 @@ export const observe = () =>
       cacheMs: 0,
       upstream: newUpstreamStats(),
     };
+    noteRegion(c.req.raw.cf);
     const clientId = clientRequestId(c.req.header("X-Request-Id"));
     if (clientId) metrics.clientRequestId = clientId;
     c.set("metrics", metrics);
@@ -127,6 +131,7 @@ function requestLine(
   if (metrics.cache) line.cache = metrics.cache;
   if (metrics.authFailure) line.auth_failure = metrics.authFailure;
   if (metrics.directory) line.directory = metrics.directory;
+  if (metrics.recent) line.recent = metrics.recent;
   if (metrics.errorCode) line.error_code = metrics.errorCode;
   if (metrics.setting) line.setting = metrics.setting;
   line.upstream_calls = metrics.upstream.calls;

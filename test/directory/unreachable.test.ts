@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { backgroundSettled } from "../../src/core/wait-until";
 import { DIRECTORY_TIMEOUT_MS, type DirectoryNamespace } from "../../src/revocation/directory-client";
 import { DIRECTORY_FALLBACK_MAX_MS, isRevokedHere } from "../../src/revocation/revocations";
 import type { SessionDirectory } from "../../src/revocation/session-directory";
@@ -89,7 +90,8 @@ async function hourToken(sessionId: string): Promise<string> {
 
 describe("the revocation check when the object cannot be reached", () => {
   it("falls back to KV markers, with a warning and directory=fallback in the request log", async () => {
-    const broken = callWith({ SESSION_DIRECTORY: unreachable("reject") });
+    // Without the revocation log: Clerk's 60 s tokens take the per-user check (as long-lived ones always do).
+    const broken = callWith({ SESSION_DIRECTORY: unreachable("reject"), REVOCATION_LOG: undefined });
     const active = await signIn("alice");
     const revokedElsewhere = await signIn("alice");
     // A marker another location wrote (docs/kv-schema.md): the fallback still honours it.
@@ -114,7 +116,7 @@ describe("the revocation check when the object cannot be reached", () => {
   });
 
   it("an object that does not answer is given up on after DIRECTORY_TIMEOUT_MS", async () => {
-    const hanging = callWith({ SESSION_DIRECTORY: unreachable("hang") });
+    const hanging = callWith({ SESSION_DIRECTORY: unreachable("hang"), REVOCATION_LOG: undefined });
     const device = await signIn("alice");
     const started = Date.now();
     expect((await hanging("/v1/me/sessions/active", { token: device.token })).status).toBe(200);
@@ -187,6 +189,7 @@ describe("writes when the object cannot be reached", () => {
     expect((await clerkSession(device.session_id)).status).toBe("revoked");
     // Not reported done, but not forgotten either: this isolate and KV refuse it already.
     expect(isRevokedHere(device.session_id)).toBe(true);
+    await backgroundSettled();
     expect(await kvJson(kvKeys.revoked(device.session_id))).toMatchObject({ status: "revoked", source: "gateway" });
     expect(await revocations(device.user_id)).toEqual([]);
     expect(logs.named("directory_record_failed")).toHaveLength(1);
@@ -226,7 +229,7 @@ describe("writes when the object cannot be reached", () => {
 });
 
 describe("deployments without the SESSION_DIRECTORY binding keep today's KV-only behaviour", () => {
-  const kvOnly = callWith({ SESSION_DIRECTORY: undefined });
+  const kvOnly = callWith({ SESSION_DIRECTORY: undefined, REVOCATION_LOG: undefined });
 
   it("a revoke is refused at once here, written to KV, and nothing goes to an object", async () => {
     const device = await signIn("alice");

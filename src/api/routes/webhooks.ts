@@ -4,6 +4,7 @@ import * as z from "zod/mini";
 import { ApiError, unauthenticated } from "../../core/errors";
 import { SESSION_ID, USER_ID } from "../../core/ids";
 import { log } from "../../core/log";
+import { keepAlive } from "../../core/wait-until";
 import type { AppEnv } from "../../http/app-env";
 import { claimWebhook, recordApplied, releaseClaim } from "../../revocation/webhook-claims";
 
@@ -91,7 +92,7 @@ webhooks.post("/clerk", async (c) => {
       if (ENDED.has(type)) {
         await c.var.sessions.recordEnded(user_id, id, status, "webhook", { inDirectory: true });
       } else {
-        await c.var.sessions.invalidateUser(user_id);
+        c.var.sessions.invalidateUser(user_id);
       }
       log("info", { msg: "webhook_applied", request_id: c.var.requestId, type, session_id: id, user_id });
     }
@@ -100,9 +101,12 @@ webhooks.post("/clerk", async (c) => {
     throw error;
   }
   // The claim above is what refuses copies; this record is the claim's trace in KV (and, without
-  // the directory, the claim other isolates read). The event is applied already: a failed write is logged.
-  await recordApplied(c.env.SESSION_CACHE, messageId, type).catch((error) =>
-    log("warn", { msg: "webhook_record_failed", message_id: messageId, error: String(error) }),
+  // the directory, the claim other isolates read). The event is applied already: the record is
+  // written off the response path, and a failed write is logged.
+  keepAlive(
+    recordApplied(c.env.SESSION_CACHE, messageId, type).catch((error) =>
+      log("warn", { msg: "webhook_record_failed", message_id: messageId, error: String(error) }),
+    ),
   );
   return c.json({ received: true, type, applied: session !== undefined });
 });
