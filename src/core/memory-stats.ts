@@ -54,13 +54,11 @@ export function memoryLookupTotals(): {
   };
 }
 
-/** The same totals written onto a log line being built, without an intermediate object. */
-export function writeMemoryLookupTotals(line: Record<string, unknown>): void {
-  line.memory_hits = hits.lists + hits.revocations + hits.tokens;
-  line.memory_misses = misses.lists + misses.revocations + misses.tokens;
-  line.memory_store_reads = misses.lists + misses.revocations + logReads;
-  line.memory_directory_reads = directoryReads;
-  line.memory_log_reads = logReads;
+/** The same totals as the JSON fields of a log line being written (`,"memory_hits":N,…`), without an intermediate object. */
+export function memoryLookupTotalsJson(): string {
+  return `,"memory_hits":${hits.lists + hits.revocations + hits.tokens},"memory_misses":${
+    misses.lists + misses.revocations + misses.tokens
+  },"memory_store_reads":${misses.lists + misses.revocations + logReads},"memory_directory_reads":${directoryReads},"memory_log_reads":${logReads}`;
 }
 
 /** Per layer (tests, diagnostics). */
