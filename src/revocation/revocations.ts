@@ -146,9 +146,27 @@ export async function markRevoked(
     await appendRecent(env.REVOCATION_LOG, [sessionId]);
   } catch (error) {
     log("warn", { msg: "revocation_log_append_failed", session_id: sessionId, source, error: describeFailure(error) });
+    // Not reported done; still, other isolates should learn of it without waiting for a retry.
+    keepAlive(retryAppend(env.REVOCATION_LOG, sessionId));
     throw directoryUnavailable(
       "Clerk ended the session, but the gateway could not record it everywhere yet; retry the request",
     );
+  }
+}
+
+/** Appends again after a failed append: up to APPEND_RETRIES more times, APPEND_RETRY_MS apart. */
+const APPEND_RETRIES = 3;
+const APPEND_RETRY_MS = 1_000;
+async function retryAppend(namespace: RevocationLogNamespace, sessionId: string): Promise<void> {
+  for (let attempt = 1; attempt <= APPEND_RETRIES; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, APPEND_RETRY_MS));
+    try {
+      await appendRecent(namespace, [sessionId]);
+      return;
+    } catch (error) {
+      if (attempt === APPEND_RETRIES)
+        log("warn", { msg: "revocation_log_append_abandoned", session_id: sessionId, error: describeFailure(error) });
+    }
   }
 }
 

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, type MockInstance, vi } from "vitest";
 import { backgroundSettled } from "../../src/core/wait-until";
 import { DIRECTORY_TIMEOUT_MS, type DirectoryNamespace } from "../../src/revocation/directory-client";
+import type { RevocationLogNamespace } from "../../src/revocation/recent";
 import { DIRECTORY_FALLBACK_MAX_MS, isRevokedHere } from "../../src/revocation/revocations";
 import type { SessionDirectory } from "../../src/revocation/session-directory";
 import { kvKeys } from "../../src/storage/kv-schema";
@@ -225,6 +226,54 @@ describe("writes when the object cannot be reached", () => {
     expect(retry.status).toBe(200);
     expect(await revocations(device.user_id)).toEqual([{ session_id: device.session_id, source: "webhook" }]);
     expect(logs.errors()).toEqual([]);
+  });
+});
+
+describe("writes when the revocation log cannot take the append", () => {
+  /** A revocation log whose every replica rejects every call. */
+  const brokenLog = () => {
+    const fail = () => Promise.reject(new Error("the revocation log cannot be reached (test)"));
+    const stub = { since: fail, append: fail };
+    return { idFromName: (name: string) => name, get: () => stub } as unknown as RevocationLogNamespace;
+  };
+  const inLog = async (sessionId: string) => {
+    const namespace = env.REVOCATION_LOG;
+    if (!namespace) throw new Error("REVOCATION_LOG is bound in wrangler.toml");
+    const answer = await namespace.get(namespace.idFromName("revocation-log:enam")).since(0, null);
+    return answer.entries.some((entry) => entry.sid === sessionId);
+  };
+
+  it("a revoke is 503 (not reported done) after the directory recorded it; a retry appends it", async () => {
+    const device = await signIn("alice");
+    const revoke = await callWith({ REVOCATION_LOG: brokenLog() })(`/v1/sessions/${device.session_id}/revoke`, {
+      method: "POST",
+      serviceKey: SERVICE_KEY,
+    });
+    expect(revoke.status).toBe(503);
+    expect((await errorBody(revoke)).errors[0]?.code).toBe("directory_unavailable");
+    expect(await revocations(device.user_id)).toEqual([{ session_id: device.session_id, source: "gateway" }]);
+    expect(logs.named("revocation_log_append_failed")).toHaveLength(1);
+    expect(await inLog(device.session_id)).toBe(false);
+    const retry = await call(`/v1/sessions/${device.session_id}/revoke`, { method: "POST", serviceKey: SERVICE_KEY });
+    expect(retry.status).toBe(200);
+    expect(await inLog(device.session_id)).toBe(true);
+  });
+
+  it("a webhook claimed but not appended is 503; Svix's next copy is 409 and completes the append", async () => {
+    const device = await signIn("alice");
+    await setSessionStatus(device.session_id, "revoked");
+    const delivery = (await webhookDeliveries("session.revoked")).at(-1);
+    if (!delivery) throw new Error("no delivery");
+    const deliver = (via: typeof call) =>
+      via("/webhooks/clerk", { method: "POST", headers: delivery.headers, body: delivery.body });
+
+    const first = await deliver(callWith({ REVOCATION_LOG: brokenLog() }));
+    expect(first.status).toBe(503);
+    expect(await revocations(device.user_id)).toEqual([{ session_id: device.session_id, source: "webhook" }]);
+    expect(await inLog(device.session_id)).toBe(false);
+    const retry = await deliver(call);
+    expect(retry.status).toBe(409);
+    expect(await inLog(device.session_id)).toBe(true);
   });
 });
 

@@ -77,6 +77,12 @@ webhooks.post("/clerk", async (c) => {
     ...(session && ended ? { ended: { sessionId: session.id, status: session.status } } : {}),
   });
   if (!claimed) {
+    // An earlier copy was claimed, but its answer may have been a 503 after the claim (the
+    // revocation log could not take the append): the ended session is recorded again (every
+    // step is idempotent) so a retried delivery completes what the first one could not.
+    if (session && ended) {
+      await c.var.sessions.recordEnded(session.user_id, session.id, session.status, "webhook", { inDirectory: true });
+    }
     throw new ApiError(409, [
       {
         code: "webhook_replayed",
