@@ -165,10 +165,23 @@ export class SessionCache {
 
   #write(userId: string, entry: ActiveSessionsEntry): Promise<void> {
     const key = kvKeys.activeSessions(userId);
-    // Until KV has the new value, reads see the queued one; a copy read meanwhile is dropped once it landed.
+    // Until KV has the new value, reads see the queued one; a copy read meanwhile is replaced once it landed.
     sessionListMemory.delete(key);
     const ttl = this.#options.freshSeconds + this.#options.staleSeconds;
-    return writeCoalesced(this.#kv, key, JSON.stringify(entry), ttl).finally(() => sessionListMemory.delete(key));
+    const startedAt = generation.get(userId) ?? 0;
+    return writeCoalesced(this.#kv, key, JSON.stringify(entry), ttl).then(
+      () => {
+        // Once KV has it, what this isolate wrote is what KV holds: remembered, unless a newer
+        // value is queued behind it or a confirmed write for the user came since (that one wins).
+        if (queuedValue(key) === undefined && (generation.get(userId) ?? 0) === startedAt) {
+          sessionListMemory.set(key, { entry, storedAt: clockNow() }, this.#options.freshSeconds * 1000);
+        } else sessionListMemory.delete(key);
+      },
+      (error) => {
+        sessionListMemory.delete(key);
+        throw error;
+      },
+    );
   }
 
   /**
