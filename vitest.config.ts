@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { exampleProject } from "./examples/hono-app/test/project.ts";
@@ -105,8 +106,8 @@ const gatewayProject = {
         outboundService: "clerk-emulator",
         // Two more gateways, each its own Worker and isolate ("another location"), built from the
         // same source by global setup (test/directory/location.ts). Both share the KV namespace;
-        // GATEWAY_B also shares the SessionDirectory objects and its KV reads never see revocation
-        // markers (KV not propagated yet); GATEWAY_KV_ONLY has no SESSION_DIRECTORY binding.
+        // GATEWAY_B also shares the SessionDirectory and RevocationLog objects and its KV reads never
+        // see revocation markers (KV not propagated yet); GATEWAY_KV_ONLY has no Durable Object binding.
         serviceBindings: { GATEWAY_B: "gateway-b", GATEWAY_KV_ONLY: "gateway-kv-only" },
         workers: [
           {
@@ -122,6 +123,7 @@ const gatewayProject = {
             bindings: { ...gatewayBindings, LOCATION_KV_NEVER_PROPAGATES: "true" },
             durableObjects: {
               SESSION_DIRECTORY: { className: "SessionDirectory", scriptName: MAIN_WORKER, useSQLite: true },
+              REVOCATION_LOG: { className: "RevocationLog", scriptName: MAIN_WORKER, useSQLite: true },
             },
           },
           { ...otherLocation, name: "gateway-kv-only", bindings: { ...gatewayBindings } },
@@ -141,7 +143,12 @@ export default defineConfig({
     silent: "passed-only",
     projects: [
       // Pure rules (the engine's order, parsers, claims), in Node without workerd: seconds, not minutes.
-      { test: { name: "unit", include: ["test/unit/**/*.unit.test.ts"], environment: "node" } },
+      {
+        test: { name: "unit", include: ["test/unit/**/*.unit.test.ts"], environment: "node" },
+        resolve: {
+          alias: { "cloudflare:workers": fileURLToPath(new URL("./test/unit/cloudflare-workers.ts", import.meta.url)) },
+        },
+      },
       gatewayProject,
       proxyProject({ shared, ratelimits, compatibilityDate }),
       exampleProject({ shared, compatibilityDate }),

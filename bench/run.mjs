@@ -10,7 +10,7 @@ import { describe as describeBundle, measure } from "./bundle-size.mjs";
 import { HERD_USERS, ONLY, QUICK } from "./config.mjs";
 import { loadAverage, report } from "./report.mjs";
 import { buildAll, probe, startRuntime, url } from "./runtime.mjs";
-import { herdScenario, runRounds, scenarioSpecs, setUp, setupLine } from "./scenarios.mjs";
+import { herdScenario, revokeScenario, runRounds, scenarioSpecs, setUp, setupLine } from "./scenarios.mjs";
 
 const loadAtStart = loadAverage();
 console.log(
@@ -35,7 +35,8 @@ try {
   const users = await setUp();
   const runs = await runRounds(specs, users);
   const herd = !ONLY || ONLY.has("herd") ? (HERD_USERS > 0 ? await herdScenario() : null) : null;
-  report({ specs, runs, herd, bundle, loadAtStart });
+  const revoke = !ONLY || ONLY.has("revoke") ? await revokeScenario() : null;
+  report({ specs, runs, herd, revoke, bundle, loadAtStart });
 } catch (error) {
   console.error(error);
   exitCode = 1;

@@ -138,6 +138,7 @@ export function memoryCounters() {
       storeReads: line.memory_store_reads,
       // Absent on builds that do not count them: null, never a made-up figure (the report says "n/a").
       directoryReads: line.memory_directory_reads ?? null,
+      logReads: line.memory_log_reads ?? null,
     };
   } catch {
     return null;
@@ -146,6 +147,9 @@ export function memoryCounters() {
 
 // ---------------------------------------------------------------- Miniflare
 
+/** The gateway's service key in the bench (GATEWAY_API_KEYS): the revoke scenario uses it. */
+export const SERVICE_KEY = "gw_dev_localServiceKey_0001";
+
 export function startRuntime(scripts) {
   const gatewayVars = {
     CLERK_SECRET_KEY: SECRET_KEY,
@@ -153,7 +157,7 @@ export function startRuntime(scripts) {
     CLERK_API_URL: API_URL,
     CLERK_API_VERSION: "2026-05-12",
     CLERK_AUTHORIZED_PARTIES: `${ORIGIN},http://127.0.0.1:8787`,
-    GATEWAY_API_KEYS: "gw_dev_localServiceKey_0001",
+    GATEWAY_API_KEYS: SERVICE_KEY,
     SESSION_CACHE_TTL_SECONDS: "30",
   };
   // What an app Worker sets for @clerk/hono. Not CLERK_API_VERSION: @clerk/hono reads that name as

@@ -281,8 +281,11 @@ function serve(app, emulatorScript) {
             CLERK_WEBHOOK_SIGNING_SECRET: webhookSecret,
           },
           kvNamespaces: { AUTH_KV: "pack-check" },
-          // The SessionDirectory class the app re-exports from the package, as its wrangler.toml binds it.
-          durableObjects: { AUTH_DIRECTORY: { className: "SessionDirectory", useSQLite: true } },
+          // The Durable Object classes the app re-exports from the package, as its wrangler.toml binds them.
+          durableObjects: {
+            AUTH_DIRECTORY: { className: "SessionDirectory", useSQLite: true },
+            AUTH_REVOCATION_LOG: { className: "RevocationLog", useSQLite: true },
+          },
           ratelimits: Object.fromEntries(
             ["AUTH_FAILURE_LIMIT", "USER_WRITE_LIMIT", "CLERK_DEV_LIMIT", "CLERK_PROD_LIMIT"].map((name, i) => [
               name,

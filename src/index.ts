@@ -2,6 +2,8 @@ import { Hono } from "hono";
 import { standaloneGateway } from "./hono/gateway";
 import { withOrigin } from "./proxy/dispatch";
 
+/** The recent revocations every location reads (binding REVOCATION_LOG, docs/directory.md). */
+export { RevocationLog } from "./revocation/revocation-log";
 /** The per-user revocation authority (binding SESSION_DIRECTORY); workerd finds the class by this export. */
 export { SessionDirectory } from "./revocation/session-directory";
 

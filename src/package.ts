@@ -10,6 +10,7 @@ export { type GatewayConfig, loadConfig, parseConfig } from "./config/settings";
 export { ApiError, type ClerkErrorEnvelope } from "./core/errors";
 export { type GatewayBindingName, type GatewayOptions, gatewayEnv } from "./hono/bindings";
 export type { Bindings } from "./http/app-env";
-export { isRevoked, markRevoked } from "./revocation/revocations";
 /** The per-user revocation authority: an app Worker exports it to host the objects, or binds the gateway's. */
+export { RevocationLog } from "./revocation/revocation-log";
+export { isRevoked, markRevoked } from "./revocation/revocations";
 export { SessionDirectory } from "./revocation/session-directory";

@@ -12,6 +12,7 @@ describe("the package's exports", () => {
       "ApiError",
       "MAX_BODY_BYTES",
       "MAX_WEBHOOK_BODY_BYTES",
+      "RevocationLog",
       "SessionDirectory",
       "checkSessionToken",
       "createGatewayApp",

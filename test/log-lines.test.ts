@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { formatLogLine } from "../scripts/log-lines.mjs";
+import { type RequestMetrics, requestLine } from "../src/http/request-log";
 
 /** `npm start` shows the gateway's JSON log lines as one readable line each (scripts/log-lines.mjs). */
 describe("npm start's request lines", () => {
@@ -50,5 +51,94 @@ describe("npm start's request lines", () => {
       "[wrangler:info] Ready on http://127.0.0.1:8787",
     );
     expect(formatLogLine("{not json")).toBe("{not json");
+  });
+});
+
+describe("the request log line is written as JSON text", () => {
+  const metrics = (extra: Partial<RequestMetrics> = {}): RequestMetrics => ({
+    route: "",
+    startedAt: 0,
+    verifyMs: 0,
+    cacheMs: 0,
+    upstream: { calls: 2, ms: 31, traceIds: [] } as unknown as RequestMetrics["upstream"],
+    ...extra,
+  });
+
+  it("parses to the fields, in order, that the line has always had; strings are escaped", () => {
+    const text = requestLine(
+      {
+        requestId: "r-1",
+        principal: {
+          kind: "user",
+          userId: "user_a",
+          sessionId: "sess_a",
+          claims: {} as never,
+          via: "header",
+        },
+      },
+      "GET",
+      '/odd"route\\',
+      200,
+      metrics({ cache: "HIT", clientRequestId: "c-1", directory: "fallback", recent: "unavailable" }),
+      7,
+    );
+    const line = JSON.parse(text) as Record<string, unknown>;
+    expect(Object.keys(line)).toEqual([
+      "level",
+      "time",
+      "msg",
+      "request_id",
+      "client_request_id",
+      "method",
+      "route",
+      "status",
+      "principal",
+      "user_id",
+      "session_id",
+      "cache",
+      "directory",
+      "recent",
+      "upstream_calls",
+      "memory_hits",
+      "memory_misses",
+      "memory_store_reads",
+      "memory_directory_reads",
+      "memory_log_reads",
+      "upstream_ms",
+      "duration_ms",
+    ]);
+    expect(line).toMatchObject({
+      level: "info",
+      msg: "request",
+      route: '/odd"route\\',
+      status: 200,
+      upstream_calls: 2,
+    });
+    expect(typeof line.memory_hits).toBe("number");
+  });
+
+  it("a service and an anonymous caller, with a refusal's fields; absent fields are absent", () => {
+    const service = JSON.parse(
+      requestLine(
+        { principal: { kind: "service", keyIndex: 1 } },
+        "POST",
+        "/v1/sessions",
+        503,
+        metrics({ errorCode: "directory_unavailable", setting: "X" }),
+        3,
+      ),
+    ) as Record<string, unknown>;
+    expect(service).toMatchObject({
+      principal: "service",
+      service_key: 1,
+      error_code: "directory_unavailable",
+      setting: "X",
+    });
+    expect("request_id" in service).toBe(false);
+    const anonymous = JSON.parse(
+      requestLine({}, "GET", "/v1/me", 401, metrics({ authFailure: "expired" }), 1),
+    ) as Record<string, unknown>;
+    expect(anonymous).toMatchObject({ principal: "anonymous", auth_failure: "expired" });
+    expect("user_id" in anonymous || "cache" in anonymous).toBe(false);
   });
 });

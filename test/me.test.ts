@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { backgroundSettled } from "../src/core/wait-until";
 import { kvKeys } from "../src/storage/kv-schema";
 import { TEST_AUTHORIZED_PARTIES } from "./support/config";
 import { clerkSession, emulatorCalls, freshToken, SEED, signIn } from "./support/emulator";
@@ -117,6 +118,8 @@ describe("POST /v1/me/sessions/{id}/revoke: users revoke only their own sessions
     expect(ids).not.toContain(alicePhone.id);
     expect(ids).toContain(signedIn.session_id);
     expect(await emulatorCalls()).toHaveLength(before);
+    // KV is written after the answer (the revoke does not wait for KV's one write per key per second).
+    await backgroundSettled();
     expect(await kvJson(kvKeys.revoked(alicePhone.id))).toMatchObject({ status: "revoked", source: "gateway" });
     const cached = await kvJson<{ sessions: Array<{ id: string }> }>(kvKeys.activeSessions(alice.id));
     expect(cached?.sessions.map((s) => s.id)).not.toContain(alicePhone.id);

@@ -34,11 +34,12 @@ describe("isolate memory counters", () => {
     expect((await call(ACTIVE, { token })).status).toBe(200);
     await settled();
     const afterFirst = memoryLookups();
-    expect(delta(start, afterFirst)).toEqual(layers([0, 1], [0, 1], [0, 1]));
-    // The list Clerk returned went to KV, and its memory copy is dropped once the write landed: one KV read.
+    // The revocation check answers from the recent set (its first read is a log read, not a layer miss).
+    expect(delta(start, afterFirst)).toEqual(layers([0, 1], [1, 0], [0, 1]));
+    // The list Clerk returned went to KV, and this isolate keeps what it wrote once the write landed: no KV read.
     expect((await call(ACTIVE, { token })).status).toBe(200);
     const afterSecond = memoryLookups();
-    expect(delta(afterFirst, afterSecond)).toEqual(layers([0, 1], [1, 0], [1, 0]));
+    expect(delta(afterFirst, afterSecond)).toEqual(layers([1, 0], [1, 0], [1, 0]));
     expect((await call(ACTIVE, { token })).status).toBe(200);
     expect(delta(afterSecond, memoryLookups())).toEqual(layers([1, 0], [1, 0], [1, 0]));
   });
@@ -51,27 +52,31 @@ describe("isolate memory counters", () => {
     }
     const lines = logged.json().filter((line) => line.msg === "request");
     expect(lines).toHaveLength(3);
-    type Totals = { hits: number; misses: number; storeReads: number; directoryReads: number };
+    type Totals = { hits: number; misses: number; storeReads: number; directoryReads: number; logReads: number };
     const [first, second, third] = lines.map((line) => ({
       hits: Number(line.memory_hits),
       misses: Number(line.memory_misses),
       storeReads: Number(line.memory_store_reads),
       directoryReads: Number(line.memory_directory_reads),
+      logReads: Number(line.memory_log_reads),
     })) as [Totals, Totals, Totals];
-    // The second request read its list from KV (the first one's copy was dropped when its write landed).
-    expect(second.storeReads - first.storeReads).toBe(1);
-    // The third request found all three layers in memory.
-    expect(third.hits - second.hits).toBe(3);
-    expect(third.misses - second.misses).toBe(0);
-    expect(third.storeReads - second.storeReads).toBe(0);
-    // The first request asked the user's session directory object (bound here); "not revoked" then came from memory.
-    expect(first.directoryReads).toBeGreaterThan(0);
+    // The first request read the recent set (a log read, counted as a store read) and its list.
+    expect(first.logReads).toBeGreaterThan(0);
+    // The second and third found all three layers in memory (the list this isolate wrote is kept);
+    // at most one background refresh of the recent set may have started meanwhile.
+    expect(third.hits - first.hits).toBe(6);
+    expect(third.misses - first.misses).toBe(0);
+    expect(third.storeReads - first.storeReads).toBe(third.logReads - first.logReads);
+    expect(third.logReads - first.logReads).toBeLessThanOrEqual(1);
+    // Clerk's 60 s tokens never asked the user's session directory object: the recent set answered.
     expect(third.directoryReads - first.directoryReads).toBe(0);
+    expect(second.directoryReads).toBe(first.directoryReads);
     expect(memoryLookupTotals()).toEqual({
       memory_hits: third.hits,
       memory_misses: third.misses,
       memory_store_reads: third.storeReads,
       memory_directory_reads: third.directoryReads,
+      memory_log_reads: third.logReads,
     });
     for (const raw of logged.lines) expect(raw).not.toContain(token);
   });

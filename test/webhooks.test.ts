@@ -1,5 +1,6 @@
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
+import { backgroundSettled } from "../src/core/wait-until";
 import { kvKeys } from "../src/storage/kv-schema";
 import { TEST_WEBHOOK_SECRET } from "./support/config";
 import {
@@ -26,12 +27,15 @@ const alice = SEED.users.alice;
 
 useFreshWorld();
 
-function deliver(delivery: Pick<WebhookDelivery, "headers" | "body">, headers: Record<string, string> = {}) {
-  return call("/webhooks/clerk", {
+/** Delivers, then waits for the KV writes the gateway makes after answering (the tests read KV next). */
+async function deliver(delivery: Pick<WebhookDelivery, "headers" | "body">, headers: Record<string, string> = {}) {
+  const response = await call("/webhooks/clerk", {
     method: "POST",
     headers: { "content-type": "application/json", ...delivery.headers, ...headers },
     body: delivery.body,
   });
+  await backgroundSettled();
+  return response;
 }
 
 /** Signs `body` as Svix would, at `at`, with `secret`. */

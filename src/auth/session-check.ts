@@ -15,7 +15,10 @@ export async function checkSessionToken(
 ): Promise<SessionCheck> {
   const result = await verifySessionToken(token, options);
   if (!result.ok) return result;
-  if (await isRevoked(options.env, result.claims.sub, result.claims.sid, options.metrics)) {
+  // A token used past its expiry (refresh's expired_token) may belong to a session that ended
+  // before the recent window: only a live token is judged by the recent set.
+  const live = options.ignoreExpiry ? undefined : result.claims;
+  if (await isRevoked(options.env, result.claims.sub, result.claims.sid, options.metrics, live)) {
     return { ok: false, reason: "revoked" };
   }
   return result;

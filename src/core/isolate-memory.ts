@@ -61,7 +61,7 @@ export const ISOLATE_MEMORY = {
   },
   sessionLoadsLanded: {
     maxEntries: 10_000,
-    maxBytes: 4 * MiB,
+    maxBytes: 3 * MiB,
     holds: "the last finished Clerk read per user, shared with requests that missed while it ran",
   },
   sessionGenerations: {
@@ -80,6 +80,26 @@ export const ISOLATE_MEMORY = {
     maxBytes: 4 * MiB,
     holds: "sessions revoked through this isolate (KV has the same markers for everyone else)",
   },
+  recentRevocations: {
+    // 770 revocations a second held for the 65 s window; a window that does not fit is not
+    // held at all (the set then answers nothing and the per-user check applies).
+    maxEntries: 50_000,
+    maxBytes: 6 * MiB,
+    holds:
+      "the recent revocations of the whole deployment (session ids, and user ids whose session list changed) for the 65 s tokens can live, read from the revocation log; a window larger than these bounds is not held at all (the set then answers nothing), and forgetting the set forgets its cursor with it",
+  },
+  recentCursor: {
+    maxEntries: 1,
+    maxBytes: 1 * KiB,
+    holds:
+      "the recent set's cursor: replica, epoch, position, when it was read; forgetting it makes the set unusable until the whole window is read again",
+  },
+  recentReadFailures: {
+    maxEntries: 1,
+    maxBytes: 1 * KiB,
+    holds:
+      "that the last read of the revocation log failed, for RECENT_RETRY_MS: requests take the per-user check meanwhile instead of each waiting on the log; forgetting it only means one more attempt",
+  },
   directoryFailures: {
     maxEntries: 1_000,
     maxBytes: 128 * KiB,
@@ -93,8 +113,8 @@ export const ISOLATE_MEMORY = {
       "webhook ids claimed in this isolate without a SESSION_DIRECTORY binding, until KV shows them; forgetting one leaves KV's check",
   },
   notRevoked: {
-    maxEntries: 50_000,
-    maxBytes: 4 * MiB,
+    maxEntries: 20_000,
+    maxBytes: 2 * MiB,
     holds: "session ids with no revocation marker in KV, REVOCATION_NEGATIVE_MEMORY_MS at most",
   },
   verifiedTokens: {
@@ -125,13 +145,13 @@ export const ISOLATE_MEMORY = {
   },
   kvQueued: {
     maxEntries: 10_000,
-    maxBytes: 6 * MiB,
+    maxBytes: 4 * MiB,
     holds:
       "KV writes waiting for their turn (one write per key per second), read back at once here; a forgotten one is still written",
   },
   kvWriting: {
     maxEntries: 10_000,
-    maxBytes: 6 * MiB,
+    maxBytes: 4 * MiB,
     holds: "KV writes in progress, read back here until KV has them",
   },
   kvLastWrite: {
@@ -162,6 +182,12 @@ export const ISOLATE_MEMORY = {
     maxBytes: 8 * KiB,
     holds:
       "per set of clerk-session-gateway/hono options (renamed bindings, settings in code), the env views built from them, weakly by env object; a forgotten one is rebuilt",
+  },
+  backgroundWork: {
+    maxEntries: 1_000,
+    maxBytes: 256 * KiB,
+    holds:
+      "work kept alive past a response (KV writes of a revoke, the recent set's refresh) until it settles, so tests can wait for it; forgetting one only stops a test waiting for it",
   },
   serviceKeyDigests: {
     maxEntries: 16,

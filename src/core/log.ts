@@ -18,3 +18,10 @@ export function emit(level: LogLevel, line: Record<string, unknown>) {
   else if (level === "warn") console.warn(text);
   else console.log(text);
 }
+
+/** Writes one line already serialised as JSON (the request log line builds its text directly). */
+export function emitText(level: LogLevel, text: string) {
+  if (level === "error") console.error(text);
+  else if (level === "warn") console.warn(text);
+  else console.log(text);
+}

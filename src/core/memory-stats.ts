@@ -12,6 +12,8 @@ const hits: Record<MemoryLayer, number> = { lists: 0, revocations: 0, tokens: 0 
 const misses: Record<MemoryLayer, number> = { lists: 0, revocations: 0, tokens: 0 };
 /** Revocation misses that asked the user's SessionDirectory object (the rest read KV markers). */
 let directoryReads = 0;
+/** Reads of the revocation log (the recent set's refreshes, in the background or waited for). */
+let logReads = 0;
 
 /** Counts one lookup of `layer` (a hit when `value` is defined) and hands the value back. */
 export function countLookup<V>(layer: MemoryLayer, value: V | undefined): V | undefined {
@@ -25,31 +27,38 @@ export function countDirectoryRead(): void {
   directoryReads++;
 }
 
+/** Counts one read of the revocation log (a refresh of the recent set). */
+export function countLogRead(): void {
+  logReads++;
+}
+
 /**
  * Totals since the isolate started, as the request log line carries them; `memory_store_reads`
  * are the misses that read a store (lists and revocations), the cost a warm path still pays;
- * `memory_directory_reads` are those of them that asked the session directory object.
+ * `memory_directory_reads` are those of them that asked the session directory object;
+ * `memory_log_reads` the refreshes of the recent set, counted in the store reads too.
  */
 export function memoryLookupTotals(): {
   memory_hits: number;
   memory_misses: number;
   memory_store_reads: number;
   memory_directory_reads: number;
+  memory_log_reads: number;
 } {
   return {
     memory_hits: hits.lists + hits.revocations + hits.tokens,
     memory_misses: misses.lists + misses.revocations + misses.tokens,
-    memory_store_reads: misses.lists + misses.revocations,
+    memory_store_reads: misses.lists + misses.revocations + logReads,
     memory_directory_reads: directoryReads,
+    memory_log_reads: logReads,
   };
 }
 
-/** The same totals written onto a log line being built, without an intermediate object. */
-export function writeMemoryLookupTotals(line: Record<string, unknown>): void {
-  line.memory_hits = hits.lists + hits.revocations + hits.tokens;
-  line.memory_misses = misses.lists + misses.revocations + misses.tokens;
-  line.memory_store_reads = misses.lists + misses.revocations;
-  line.memory_directory_reads = directoryReads;
+/** The same totals as the JSON fields of a log line being written (`,"memory_hits":N,…`), without an intermediate object. */
+export function memoryLookupTotalsJson(): string {
+  return `,"memory_hits":${hits.lists + hits.revocations + hits.tokens},"memory_misses":${
+    misses.lists + misses.revocations + misses.tokens
+  },"memory_store_reads":${misses.lists + misses.revocations + logReads},"memory_directory_reads":${directoryReads},"memory_log_reads":${logReads}`;
 }
 
 /** Per layer (tests, diagnostics). */

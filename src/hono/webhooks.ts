@@ -10,11 +10,11 @@
  */
 import type { WebhookEvent } from "@clerk/backend/webhooks";
 import type { Context } from "hono";
-import { Webhook } from "standardwebhooks";
 import { loadConfig } from "../config/settings";
 import { SESSION_ID, USER_ID } from "../core/ids";
 import { log } from "../core/log";
 import { waitUntilOf } from "../core/wait-until";
+import { verifyWebhookSignature } from "../core/webhook-signature";
 import { markRevoked } from "../revocation/revocations";
 import { SessionCache } from "../sessions/session-cache";
 import { type GatewayOptions, gatewayEnv } from "./bindings";
@@ -62,11 +62,11 @@ export async function verifyWebhook(c: Context, options: VerifyWebhookOptions = 
   const body = await c.req.text();
   let payload: Record<string, unknown>;
   try {
-    payload = new Webhook(secret as string).verify(body, {
-      "webhook-id": id as string,
-      "webhook-timestamp": timestamp as string,
-      "webhook-signature": signature as string,
-    }) as Record<string, unknown>;
+    payload = (await verifyWebhookSignature(secret as string, body, {
+      id: id as string,
+      timestamp: timestamp as string,
+      signature: signature as string,
+    })) as Record<string, unknown>;
   } catch (error) {
     return fail(`Unable to verify incoming webhook: ${error instanceof Error ? error.message : "Unknown error"}`);
   }

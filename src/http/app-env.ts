@@ -10,6 +10,7 @@ import type { AuthVariables } from "../auth/principal";
 import type { ClerkClientVariables } from "../clerk/client";
 import type { ConfigBindings, ConfigVariables } from "../config/settings";
 import type { DirectoryNamespace } from "../revocation/directory-client";
+import type { RevocationLogNamespace } from "../revocation/recent";
 import type { SessionServiceVariables } from "../sessions/session-service";
 import type { ObservabilityVariables } from "./request-log";
 
@@ -28,6 +29,12 @@ export type Bindings = ConfigBindings & {
    * runs on KV markers alone, with KV's weaker revocation bound (docs/security.md).
    */
   SESSION_DIRECTORY?: DirectoryNamespace;
+  /**
+   * Durable Object namespace: the revocation log replicas every revoke appends to and every
+   * isolate reads its recent set from (docs/directory.md). Optional: without it every check
+   * asks the user's SessionDirectory.
+   */
+  REVOCATION_LOG?: RevocationLogNamespace;
 };
 
 /** The one environment type of the gateway app and its routes. */

@@ -2,6 +2,7 @@ import { now as clockNow } from "../core/clock";
 import { fixedBytes, isolateMap, REVOCATION_NEGATIVE_MEMORY_MS } from "../core/isolate-memory";
 import { log } from "../core/log";
 import { countDirectoryRead, countLookup } from "../core/memory-stats";
+import { keepAlive } from "../core/wait-until";
 import { kvKeys, REVOCATION_TTL_SECONDS, type RevocationEntry } from "../storage/kv-schema";
 import { queuedValue, writeCoalesced } from "../storage/kv-writer";
 import {
@@ -11,6 +12,8 @@ import {
   directoryUnavailable,
   withDeadline,
 } from "./directory-client";
+import { appendRecent, type RevocationLogNamespace, recentVerdict } from "./recent";
+import { coveredByWindow } from "./recent-rules";
 
 /**
  * @module
@@ -62,6 +65,8 @@ export type RevocationSource = RevocationEntry["source"];
 export type RevocationBindings = {
   SESSION_CACHE: KVNamespace;
   SESSION_DIRECTORY?: DirectoryNamespace | undefined;
+  /** The revocation log replicas (docs/directory.md): with it, Clerk's 60 s tokens are checked with no I/O. */
+  REVOCATION_LOG?: RevocationLogNamespace | undefined;
 };
 
 /**
@@ -70,13 +75,27 @@ export type RevocationBindings = {
  * than DIRECTORY_FALLBACK_MAX_MS: the request was answered 503).
  */
 export type DirectoryOutcome = "fallback" | "refused";
-export type RevocationMetrics = { directory?: DirectoryOutcome };
+export type RevocationMetrics = {
+  directory?: DirectoryOutcome;
+  /** "unavailable": the recent set was too old and could not be read; the per-user check answered. */
+  recent?: "unavailable";
+};
+
+/**
+ * The token being checked, when the caller has it: a token the recent set covers
+ * (`coveredByWindow`: Clerk's lifetime or less, not past its expiry) is judged by the set.
+ * Without it the check is the per-user one.
+ */
+export type RevocationToken = { iat: number; exp: number };
 
 /**
  * Records that a session is over: in this isolate at once, in the user's object, and as a KV
  * marker. Resolves once the object has recorded it (a revoke is only reported done then);
- * rejects with 503 `directory_unavailable` when the object could not record it, and with the
- * KV error when only the marker failed (the caller logs that one: the object is the authority).
+ * rejects with 503 `directory_unavailable` when the object (or the revocation log) could not
+ * record it. With the object, the KV marker is written off the response path (`keepAlive`): it
+ * is read here at once (the queued value), elsewhere only while the object cannot be reached,
+ * and KV's own propagation (up to 60 s) dwarfs the write. Without the object the marker is the
+ * record, and is waited for. A failed marker is a log line either way.
  */
 export async function markRevoked(
   env: RevocationBindings,
@@ -93,31 +112,62 @@ export async function markRevoked(
     kvKeys.revoked(sessionId),
     JSON.stringify(entry),
     REVOCATION_TTL_SECONDS,
+  ).catch((error) =>
+    log("warn", { msg: "revocation_marker_failed", session_id: sessionId, error: describeFailure(error) }),
   );
+  // Without the object the marker is the only record other isolates read: it is waited for.
+  if (!env.SESSION_DIRECTORY) await marker;
+  else keepAlive(marker);
   const namespace = env.SESSION_DIRECTORY;
-  const recorded =
-    namespace && userId && !options.inDirectory
-      ? withDeadline(directoryFor(namespace, userId).recordRevoked(sessionId, status, source))
-      : undefined;
   if (namespace && !userId) {
     // Clerk always names a session's user; without one there is no object to record in.
     log("warn", { msg: "revocation_without_user", session_id: sessionId, source });
   }
-  const [kv, directory] = await Promise.allSettled([marker, recorded]);
-  if (directory.status === "rejected") {
-    log("warn", {
-      msg: "directory_record_failed",
-      session_id: sessionId,
-      user_id: userId,
-      source,
-      error: describeFailure(directory.reason),
-    });
-    if (kv.status === "rejected") log("warn", { msg: "revocation_marker_failed", session_id: sessionId });
+  if (namespace && userId && !options.inDirectory) {
+    try {
+      await withDeadline(directoryFor(namespace, userId).recordRevoked(sessionId, status, source));
+    } catch (error) {
+      log("warn", {
+        msg: "directory_record_failed",
+        session_id: sessionId,
+        user_id: userId,
+        source,
+        error: describeFailure(error),
+      });
+      throw directoryUnavailable(
+        "Clerk ended the session, but the gateway could not record it everywhere yet; retry the request",
+      );
+    }
+  }
+  // After the authority recorded it, and before the revoke is reported done: the recent set of
+  // every location learns of it from the log.
+  if (!env.REVOCATION_LOG) return;
+  try {
+    await appendRecent(env.REVOCATION_LOG, [sessionId]);
+  } catch (error) {
+    log("warn", { msg: "revocation_log_append_failed", session_id: sessionId, source, error: describeFailure(error) });
+    // Not reported done; still, other isolates should learn of it without waiting for a retry.
+    keepAlive(retryAppend(env.REVOCATION_LOG, sessionId));
     throw directoryUnavailable(
       "Clerk ended the session, but the gateway could not record it everywhere yet; retry the request",
     );
   }
-  if (kv.status === "rejected") throw kv.reason;
+}
+
+/** Appends again after a failed append: up to APPEND_RETRIES more times, APPEND_RETRY_MS apart. */
+const APPEND_RETRIES = 3;
+const APPEND_RETRY_MS = 1_000;
+async function retryAppend(namespace: RevocationLogNamespace, sessionId: string): Promise<void> {
+  for (let attempt = 1; attempt <= APPEND_RETRIES; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, APPEND_RETRY_MS));
+    try {
+      await appendRecent(namespace, [sessionId]);
+      return;
+    } catch (error) {
+      if (attempt === APPEND_RETRIES)
+        log("warn", { msg: "revocation_log_append_abandoned", session_id: sessionId, error: describeFailure(error) });
+    }
+  }
 }
 
 /** True when this isolate knows of the revocation: no I/O. */
@@ -127,8 +177,11 @@ export function isRevokedHere(sessionId: string): boolean {
 
 /**
  * The check every authenticated request makes (gateway routes, refresh's `expired_token`, the
- * middleware): memory, then the user's object (or KV markers without the binding). At most one
- * lookup per session per REVOCATION_NEGATIVE_MEMORY_MS per isolate leaves the isolate.
+ * middleware): memory; then, for a `token` the recent set covers (REVOCATION_LOG bound), the
+ * isolate's recent revocations, with no I/O while the set is young (src/revocation/recent.ts);
+ * otherwise, or when the set cannot be read, the user's object (or KV markers without the
+ * binding). At most one lookup per session per REVOCATION_NEGATIVE_MEMORY_MS per isolate
+ * leaves the isolate on that path.
  * Throws 503 `directory_unavailable` once the object has been unreachable for longer than
  * DIRECTORY_FALLBACK_MAX_MS.
  */
@@ -137,10 +190,22 @@ export async function isRevoked(
   userId: string,
   sessionId: string,
   metrics?: RevocationMetrics,
+  token?: RevocationToken,
 ): Promise<boolean> {
   if (isRevokedHere(sessionId)) return true;
   const key = kvKeys.revoked(sessionId);
   if (typeof queuedValue(key) === "string") return true;
+  const recentLog = env.REVOCATION_LOG;
+  if (recentLog && token && coveredByWindow(token, clockNow())) {
+    const verdict = await recentVerdict(recentLog, sessionId);
+    if (verdict !== "unknown") {
+      countLookup("revocations", true);
+      if (verdict === "revoked") rememberRevoked(sessionId);
+      return verdict === "revoked";
+    }
+    // The set could not be read in time: the per-user check below, with its own bounds.
+    if (metrics) metrics.recent = "unavailable";
+  }
   if (countLookup("revocations", notRevokedMemory.get(sessionId))) return false;
 
   const namespace = env.SESSION_DIRECTORY;

@@ -4,6 +4,7 @@ import { ApiError, upstreamUnavailable } from "../core/errors";
 import { fixedBytes, isolateMap, jsonBytes, SESSION_LIST_MEMORY_MS } from "../core/isolate-memory";
 import { countLookup } from "../core/memory-stats";
 import { joinWithin } from "../core/single-flight";
+import { knownRecentlyRevoked, listChangeLearntAt, recentSetUsable } from "../revocation/recent";
 import { isRevokedHere } from "../revocation/revocations";
 import { ActiveSessionsEntry, kvKeys, readEntry } from "../storage/kv-schema";
 import { queuedValue, writeCoalesced } from "../storage/kv-writer";
@@ -23,8 +24,23 @@ export type CacheOptions = {
   waitUntil: (promise: Promise<unknown>) => void;
 };
 
-/** Parsed KV entries, by KV key (L1 in front of KV). */
-const sessionListMemory = isolateMap<string, ActiveSessionsEntry>("sessionLists", jsonBytes);
+/** Parsed KV entries, by KV key (L1 in front of KV), with when they were put here (the gateway's clock). */
+type Remembered = { entry: ActiveSessionsEntry; storedAt: number };
+const sessionListMemory = isolateMap<string, Remembered>("sessionLists", (value) => jsonBytes(value.entry) + 16);
+
+/**
+ * A remembered list is used for SESSION_LIST_MEMORY_MS (2 s) on its own; past that, up to its
+ * KV freshness, only while this isolate's recent set is usable and has not learnt of a change
+ * to the user's list since the list was remembered (src/revocation/recent.ts: every session
+ * created or ended anywhere is in the log within its window). Sessions in the recent set are
+ * hidden from it either way.
+ */
+function stillValid(userId: string, remembered: Remembered, now: number): boolean {
+  if (now - remembered.storedAt < SESSION_LIST_MEMORY_MS) return true;
+  if (!recentSetUsable(now)) return false;
+  const changed = listChangeLearntAt(userId);
+  return changed === undefined || changed < remembered.storedAt;
+}
 /** One in-flight Clerk read per user per isolate (single flight). */
 const inflight = isolateMap<string, Promise<ActiveSessionsEntry>>("sessionLoadsInFlight", fixedBytes(64));
 type Landed = { seq: number; generation: number; entry: ActiveSessionsEntry };
@@ -138,19 +154,34 @@ export class SessionCache {
     const queued = queuedValue(key);
     if (queued !== undefined) return queued === null ? null : (JSON.parse(queued) as ActiveSessionsEntry);
     // Memory (L1) holds the parsed KV entry with its own fetched_at: freshness is judged as for KV.
-    const remembered = countLookup("lists", sessionListMemory.get(key));
+    const now = clockNow();
+    const held = sessionListMemory.get(key, now);
+    const remembered = countLookup("lists", held && stillValid(userId, held, now) ? held.entry : undefined);
     if (remembered) return remembered;
     const entry = await readEntry(this.#kv, key, ActiveSessionsEntry);
-    if (entry) sessionListMemory.set(key, entry, Math.min(SESSION_LIST_MEMORY_MS, this.#options.freshSeconds * 1000));
+    if (entry) sessionListMemory.set(key, { entry, storedAt: clockNow() }, this.#options.freshSeconds * 1000);
     return entry;
   }
 
   #write(userId: string, entry: ActiveSessionsEntry): Promise<void> {
     const key = kvKeys.activeSessions(userId);
-    // Until KV has the new value, reads see the queued one; a copy read meanwhile is dropped once it landed.
+    // Until KV has the new value, reads see the queued one; a copy read meanwhile is replaced once it landed.
     sessionListMemory.delete(key);
     const ttl = this.#options.freshSeconds + this.#options.staleSeconds;
-    return writeCoalesced(this.#kv, key, JSON.stringify(entry), ttl).finally(() => sessionListMemory.delete(key));
+    const startedAt = generation.get(userId) ?? 0;
+    return writeCoalesced(this.#kv, key, JSON.stringify(entry), ttl).then(
+      () => {
+        // Once KV has it, what this isolate wrote is what KV holds: remembered, unless a newer
+        // value is queued behind it or a confirmed write for the user came since (that one wins).
+        if (queuedValue(key) === undefined && (generation.get(userId) ?? 0) === startedAt) {
+          sessionListMemory.set(key, { entry, storedAt: clockNow() }, this.#options.freshSeconds * 1000);
+        } else sessionListMemory.delete(key);
+      },
+      (error) => {
+        sessionListMemory.delete(key);
+        throw error;
+      },
+    );
   }
 
   /**
@@ -206,8 +237,8 @@ function serialized<T>(userId: string, task: () => Promise<T>): Promise<T> {
   return run;
 }
 
-/** Sessions this isolate knows were revoked are hidden even if KV has not caught up. */
-const visible = (sessions: Session[]) => sessions.filter((s) => !isRevokedHere(s.id));
+/** Sessions this isolate knows were revoked (here, or anywhere in the recent set) are hidden even if KV has not caught up. */
+const visible = (sessions: Session[]) => sessions.filter((s) => !isRevokedHere(s.id) && !knownRecentlyRevoked(s.id));
 
 function bump(userId: string) {
   generation.set(userId, (generation.get(userId) ?? 0) + 1);

@@ -3,6 +3,8 @@ import type { ClerkClient } from "../clerk/client";
 import type { Session } from "../clerk/schemas";
 import { ApiError, notFound } from "../core/errors";
 import { log } from "../core/log";
+import { keepAlive } from "../core/wait-until";
+import { appendRecent } from "../revocation/recent";
 import { markRevoked, type RevocationBindings } from "../revocation/revocations";
 import type { CacheStatus, SessionCache } from "./session-cache";
 
@@ -107,8 +109,12 @@ export class SessionService {
 
   /**
    * A session Clerk says is over: refused from now on, and gone from its owner's active list.
-   * Resolves once the user's object recorded it (`inDirectory`: a webhook claim already did);
-   * a failure to record it there is the caller's error (503), a KV failure only a log line.
+   * Resolves once the revocation is recorded where other isolates look for it (the user's
+   * object; `inDirectory`: a webhook claim already did); a failure there is the caller's error
+   * (503). The owner's cached list is updated off the response path (`keepAlive`): KV takes one
+   * write per key per second, so a list written a moment ago (the read just before a revoke)
+   * would hold the answer up to a second, while this isolate already hides the session
+   * (`isRevokedHere`) and every other one refuses it. A KV failure is a log line.
    */
   async recordEnded(
     userId: string | undefined,
@@ -117,25 +123,37 @@ export class SessionService {
     source: "gateway" | "webhook",
     options: { inDirectory?: boolean } = {},
   ) {
-    const writes: Promise<void>[] = [];
-    if (status !== "active" && status !== "pending")
-      writes.push(markRevoked(this.#bindings, userId, sessionId, status, source, options));
-    if (userId) writes.push(this.#cache.removeSession(userId, sessionId));
-    const results = await Promise.allSettled(writes);
-    let unrecorded: unknown;
-    for (const result of results) {
-      if (result.status === "fulfilled") continue;
-      if (result.reason instanceof ApiError) unrecorded = result.reason;
-      // Clerk has already done the write: a KV hiccup must not turn it into a reported failure.
-      else log("error", { msg: "cache_write_failed", session_id: sessionId, error: String(result.reason) });
+    if (userId) {
+      keepAlive(
+        this.#cache.removeSession(userId, sessionId).catch((error) => {
+          // Clerk has already done the write: a KV hiccup must not turn it into a reported failure.
+          log("error", { msg: "cache_write_failed", session_id: sessionId, error: String(error) });
+        }),
+      );
     }
-    if (unrecorded) throw unrecorded;
+    if (status !== "active" && status !== "pending") {
+      await markRevoked(this.#bindings, userId, sessionId, status, source, options);
+    }
   }
 
-  /** A session appeared or changed: its owner's list is re-read from Clerk next time. */
-  async invalidateUser(userId: string) {
-    await this.#cache.invalidate(userId).catch((error) => {
-      log("error", { msg: "cache_write_failed", user_id: userId, error: String(error) });
-    });
+  /**
+   * A session appeared or changed: its owner's list is re-read from Clerk next time. Off the
+   * response path: the list is marked stale in KV, then the change is appended to the
+   * revocation log, so isolates that keep the list in memory drop it (src/sessions/session-cache.ts).
+   */
+  invalidateUser(userId: string): void {
+    const recentLog = this.#bindings.REVOCATION_LOG;
+    keepAlive(
+      (async () => {
+        await this.#cache.invalidate(userId).catch((error) => {
+          log("error", { msg: "cache_write_failed", user_id: userId, error: String(error) });
+        });
+        if (recentLog) {
+          await appendRecent(recentLog, [userId]).catch((error) => {
+            log("warn", { msg: "revocation_log_append_failed", user_id: userId, error: String(error) });
+          });
+        }
+      })(),
+    );
   }
 }

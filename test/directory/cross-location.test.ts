@@ -3,28 +3,32 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { REVOCATION_NEGATIVE_MEMORY_MS } from "../../src/core/isolate-memory";
 import { DIRECTORY_TIMEOUT_MS } from "../../src/revocation/directory-client";
+import { RECENT_MAX_STALE_MS, RECENT_REFRESH_MS, REFRESH_MIN_MS } from "../../src/revocation/recent-rules";
 import { isRevokedHere } from "../../src/revocation/revocations";
 import type { SessionDirectory } from "../../src/revocation/session-directory";
 import { kvKeys } from "../../src/storage/kv-schema";
 import { expectRefusedEverywhere } from "../security/routes";
 import { directoryObject } from "../support/directory";
-import { freshToken, setSessionStatus, signIn } from "../support/emulator";
+import { clearCalls, freshToken, setSessionStatus, signIn, upstreamCalls } from "../support/emulator";
 import { useFreshWorld } from "../support/fresh-world";
 import { type CallOptions, call, deliverLatestWebhook, kvJson, SERVICE_KEY } from "../support/gateway";
-import { callB } from "./locations";
+import { callB, callBWithoutLog, countersB } from "./locations";
 
 /**
  * Two gateway locations: this test's Worker (A) and gateway B, another Worker with its own
- * isolate, sharing the KV namespace and the SessionDirectory objects. B's KV reads never see a
- * revocation marker (KV has not propagated it there), so whatever B refuses, it learnt from the
- * user's object. The bound under test (docs/security.md): a session revoked anywhere is refused
- * everywhere within REVOCATION_NEGATIVE_MEMORY_MS (1 s) plus one round trip to the object.
+ * isolate, sharing the KV namespace, the SessionDirectory objects and the revocation log. B's KV
+ * reads never see a revocation marker (KV has not propagated it there), so whatever B refuses, it
+ * learnt from the log (Clerk's 60 s tokens) or from the user's object. The bound under test
+ * (docs/directory.md): a session revoked anywhere is refused everywhere within
+ * RECENT_MAX_STALE_MS (the recent set's age limit, 1.2 s) plus one read of the log, or
+ * REVOCATION_NEGATIVE_MEMORY_MS (1 s) plus one round trip to the user's object where the
+ * per-user check applies.
  */
 
 type Call = (path: string, options?: CallOptions) => Promise<Response>;
 
-/** 1 s of "not revoked" memory, plus one object round trip and the polling step, generously. */
-const BOUND_MS = REVOCATION_NEGATIVE_MEMORY_MS + DIRECTORY_TIMEOUT_MS;
+/** The older of the two memories (the recent set, "not revoked"), plus one object round trip, generously. */
+const BOUND_MS = Math.max(RECENT_MAX_STALE_MS, REVOCATION_NEGATIVE_MEMORY_MS) + DIRECTORY_TIMEOUT_MS;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 useFreshWorld();
@@ -152,7 +156,7 @@ describe("the object is the authority: KV can lose everything", () => {
     expect((await env.SESSION_CACHE.list()).keys).toEqual([]);
     expect(await kvJson(kvKeys.revoked(device.session_id))).toBeNull();
 
-    await sleep(REVOCATION_NEGATIVE_MEMORY_MS + 50);
+    await sleep(Math.max(RECENT_MAX_STALE_MS, REVOCATION_NEGATIVE_MEMORY_MS) + 50);
     await expectRefusedEverywhere(callB, device, token);
     await expectRefusedEverywhere(call, device, token);
     expect(await storedRevocations(device.user_id)).toHaveLength(1);
@@ -209,5 +213,74 @@ describe("a revoke racing uses of the same token at another location", () => {
     console.log(
       `revoke-and-use race: ${uses.length} uses at B, last served ${Math.max(...uses.filter((u) => u.status === 200).map((u) => u.startedAt)) - revokedAt} ms after the revoke answered`,
     );
+  });
+});
+
+describe("recent revocations per location: Clerk's tokens are checked with no object call", () => {
+  it("B's steady-state requests ask no SessionDirectory and read the log about once a second; a revoke at A is refused by B within the bound, still with no directory call", async () => {
+    const phone = await signIn("alice");
+    const laptop = await signIn("alice");
+    const token = await freshToken(phone.session_id);
+    // B's first request reads the whole recent set (one log read, waited for).
+    expect((await callB("/v1/me/sessions/active", { token })).status).toBe(200);
+
+    const before = await countersB();
+    const started = Date.now();
+    let requests = 0;
+    while (Date.now() - started < 2_500) {
+      const response = await callB("/v1/me/sessions/active", { token });
+      expect(response.status).toBe(200);
+      await response.body?.cancel();
+      requests++;
+      await sleep(20);
+    }
+    const elapsed = Date.now() - started;
+    const steady = await countersB();
+    const logReads = steady.memory_log_reads - before.memory_log_reads;
+    console.log(`steady state at B: ${requests} requests in ${elapsed} ms, ${logReads} log reads, 0 directory calls`);
+    expect(steady.memory_directory_reads - before.memory_directory_reads).toBe(0);
+    // At most one read per REFRESH_MIN_MS (the jittered refresh age), single flight; at least one per RECENT_REFRESH_MS.
+    expect(logReads).toBeLessThanOrEqual(Math.ceil(elapsed / REFRESH_MIN_MS) + 1);
+    expect(logReads).toBeGreaterThanOrEqual(Math.floor(elapsed / (RECENT_REFRESH_MS + 500)));
+    expect(logReads).toBeLessThan(requests / 4);
+
+    const revoke = await call(`/v1/me/sessions/${phone.session_id}/revoke`, { method: "POST", token: laptop.token });
+    expect(revoke.status).toBe(200);
+    const revokedAt = Date.now();
+    await clearCalls();
+    const refusedIn = await refusedAfter(callB, token, revokedAt);
+    console.log(`cross-location revocation through the recent set refused after ${refusedIn} ms`);
+    expect(refusedIn).toBeLessThanOrEqual(RECENT_MAX_STALE_MS + DIRECTORY_TIMEOUT_MS);
+    expect(await upstreamCalls()).toBe(0);
+    // Learnt from the log: B never asked the user's object, and never saw a KV marker.
+    expect((await countersB()).memory_directory_reads - before.memory_directory_reads).toBe(0);
+    expect((await callB("/v1/me/sessions/active", { token: laptop.token })).status).toBe(200);
+  });
+
+  it("when B cannot read the recent set, its checks fall back to the user's SessionDirectory: a revoked session is still refused, an active one served", async () => {
+    const device = await signIn("alice");
+    const other = await signIn("bob");
+    const token = await freshToken(device.session_id);
+    expect((await callB("/v1/me/sessions/active", { token })).status).toBe(200);
+    expect(
+      (await call(`/v1/sessions/${device.session_id}/revoke`, { method: "POST", serviceKey: SERVICE_KEY })).status,
+    ).toBe(200);
+    // B's set is now too old to answer on its own, and every read of the log fails.
+    await sleep(RECENT_MAX_STALE_MS + 50);
+
+    const before = await countersB();
+    await clearCalls();
+    expect((await callBWithoutLog("/v1/me/sessions/active", { token })).status).toBe(401);
+    expect(await upstreamCalls()).toBe(0);
+    const refused = await countersB();
+    expect(refused.memory_log_reads - before.memory_log_reads).toBe(1);
+    expect(refused.memory_directory_reads - before.memory_directory_reads).toBe(1);
+
+    expect((await callBWithoutLog("/v1/me/sessions/active", { token: other.token })).status).toBe(200);
+    const served = await countersB();
+    expect(served.memory_directory_reads - refused.memory_directory_reads).toBe(1);
+    // Once the log answers again, the recent set refuses the revoked session with no directory call.
+    await sleep(RECENT_MAX_STALE_MS + 50);
+    expect((await callB("/v1/me/sessions/active", { token })).status).toBe(401);
   });
 });

@@ -1,6 +1,9 @@
 import { createApp } from "../../src/api/app";
+import { memoryLookupTotals } from "../../src/core/memory-stats";
 import type { Bindings } from "../../src/http/app-env";
+import type { RevocationLogNamespace } from "../../src/revocation/recent";
 import { kvKeys } from "../../src/storage/kv-schema";
+import { LOG_UNREACHABLE_HEADER, MEMORY_PATH } from "./location-contract";
 
 /**
  * A second gateway "location" for the cross-location tests: the same app, built into its own
@@ -19,9 +22,11 @@ console.log = () => undefined;
 
 const app = createApp();
 const envs = new WeakMap<object, Bindings>();
+const envsWithoutLog = new WeakMap<object, Bindings>();
 
 export default {
   fetch(request, env, ctx) {
+    if (new URL(request.url).pathname === MEMORY_PATH) return Response.json(memoryLookupTotals());
     let located = envs.get(env);
     if (!located) {
       located =
@@ -30,9 +35,29 @@ export default {
           : env;
       envs.set(env, located);
     }
+    if (request.headers.get(LOG_UNREACHABLE_HEADER) === "true") {
+      let broken = envsWithoutLog.get(env);
+      if (!broken) {
+        broken = { ...located, REVOCATION_LOG: logNeverAnswers(located) };
+        envsWithoutLog.set(env, broken);
+      }
+      located = broken;
+    }
     return app.fetch(request, located, ctx);
   },
 } satisfies ExportedHandler<LocationEnv>;
+
+/** A revocation log whose every replica rejects every call (an overloaded or unreachable object). */
+function logNeverAnswers(env: Bindings): RevocationLogNamespace {
+  const namespace = env.REVOCATION_LOG;
+  if (!namespace) throw new Error("REVOCATION_LOG is bound at this location");
+  const fail = () => Promise.reject(new Error("the revocation log cannot be reached (test)"));
+  const stub = { since: fail, append: fail };
+  return {
+    idFromName: (name: string) => namespace.idFromName(name),
+    get: () => stub,
+  } as unknown as RevocationLogNamespace;
+}
 
 function markersNeverArrive(kv: KVNamespace): KVNamespace {
   return new Proxy(kv, {

@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { createApp } from "../../src/api/app";
 import { type CallOptions, gatewayRequest } from "../support/gateway";
+import { LOG_UNREACHABLE_HEADER, MEMORY_PATH } from "./location-contract";
 
 /**
  * The other gateways of the cross-location tests (vitest.config.ts, test/directory/location.ts):
@@ -13,6 +14,27 @@ const locations = env as unknown as Locations;
 /** Gateway B: shares the KV namespace and the SessionDirectory objects; never sees a KV revocation marker. */
 export function callB(path: string, options: CallOptions = {}): Promise<Response> {
   return locations.GATEWAY_B.fetch(gatewayRequest(path, options));
+}
+
+/** Gateway B's isolate-memory counters: its object calls (directory lookups, log reads) so far. */
+export async function countersB(): Promise<{
+  memory_directory_reads: number;
+  memory_log_reads: number;
+  memory_store_reads: number;
+}> {
+  const response = await locations.GATEWAY_B.fetch(new Request(`https://gateway.test${MEMORY_PATH}`));
+  return (await response.json()) as {
+    memory_directory_reads: number;
+    memory_log_reads: number;
+    memory_store_reads: number;
+  };
+}
+
+/** Gateway B, its revocation log unreachable for this request (its SessionDirectory is fine). */
+export function callBWithoutLog(path: string, options: CallOptions = {}): Promise<Response> {
+  const headers = new Headers(options.headers);
+  headers.set(LOG_UNREACHABLE_HEADER, "true");
+  return locations.GATEWAY_B.fetch(gatewayRequest(path, { ...options, headers }));
 }
 
 /** A gateway deployed without the SESSION_DIRECTORY binding: KV markers only, same namespace. */

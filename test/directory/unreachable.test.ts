@@ -1,7 +1,9 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { backgroundSettled } from "../../src/core/wait-until";
 import { DIRECTORY_TIMEOUT_MS, type DirectoryNamespace } from "../../src/revocation/directory-client";
+import type { RevocationLogNamespace } from "../../src/revocation/recent";
 import { DIRECTORY_FALLBACK_MAX_MS, isRevokedHere } from "../../src/revocation/revocations";
 import type { SessionDirectory } from "../../src/revocation/session-directory";
 import { kvKeys } from "../../src/storage/kv-schema";
@@ -89,7 +91,8 @@ async function hourToken(sessionId: string): Promise<string> {
 
 describe("the revocation check when the object cannot be reached", () => {
   it("falls back to KV markers, with a warning and directory=fallback in the request log", async () => {
-    const broken = callWith({ SESSION_DIRECTORY: unreachable("reject") });
+    // Without the revocation log: Clerk's 60 s tokens take the per-user check (as long-lived ones always do).
+    const broken = callWith({ SESSION_DIRECTORY: unreachable("reject"), REVOCATION_LOG: undefined });
     const active = await signIn("alice");
     const revokedElsewhere = await signIn("alice");
     // A marker another location wrote (docs/kv-schema.md): the fallback still honours it.
@@ -114,7 +117,7 @@ describe("the revocation check when the object cannot be reached", () => {
   });
 
   it("an object that does not answer is given up on after DIRECTORY_TIMEOUT_MS", async () => {
-    const hanging = callWith({ SESSION_DIRECTORY: unreachable("hang") });
+    const hanging = callWith({ SESSION_DIRECTORY: unreachable("hang"), REVOCATION_LOG: undefined });
     const device = await signIn("alice");
     const started = Date.now();
     expect((await hanging("/v1/me/sessions/active", { token: device.token })).status).toBe(200);
@@ -187,6 +190,7 @@ describe("writes when the object cannot be reached", () => {
     expect((await clerkSession(device.session_id)).status).toBe("revoked");
     // Not reported done, but not forgotten either: this isolate and KV refuse it already.
     expect(isRevokedHere(device.session_id)).toBe(true);
+    await backgroundSettled();
     expect(await kvJson(kvKeys.revoked(device.session_id))).toMatchObject({ status: "revoked", source: "gateway" });
     expect(await revocations(device.user_id)).toEqual([]);
     expect(logs.named("directory_record_failed")).toHaveLength(1);
@@ -225,8 +229,56 @@ describe("writes when the object cannot be reached", () => {
   });
 });
 
+describe("writes when the revocation log cannot take the append", () => {
+  /** A revocation log whose every replica rejects every call. */
+  const brokenLog = () => {
+    const fail = () => Promise.reject(new Error("the revocation log cannot be reached (test)"));
+    const stub = { since: fail, append: fail };
+    return { idFromName: (name: string) => name, get: () => stub } as unknown as RevocationLogNamespace;
+  };
+  const inLog = async (sessionId: string) => {
+    const namespace = env.REVOCATION_LOG;
+    if (!namespace) throw new Error("REVOCATION_LOG is bound in wrangler.toml");
+    const answer = await namespace.get(namespace.idFromName("revocation-log:enam")).since(0, null);
+    return answer.entries.some((entry) => entry.sid === sessionId);
+  };
+
+  it("a revoke is 503 (not reported done) after the directory recorded it; a retry appends it", async () => {
+    const device = await signIn("alice");
+    const revoke = await callWith({ REVOCATION_LOG: brokenLog() })(`/v1/sessions/${device.session_id}/revoke`, {
+      method: "POST",
+      serviceKey: SERVICE_KEY,
+    });
+    expect(revoke.status).toBe(503);
+    expect((await errorBody(revoke)).errors[0]?.code).toBe("directory_unavailable");
+    expect(await revocations(device.user_id)).toEqual([{ session_id: device.session_id, source: "gateway" }]);
+    expect(logs.named("revocation_log_append_failed")).toHaveLength(1);
+    expect(await inLog(device.session_id)).toBe(false);
+    const retry = await call(`/v1/sessions/${device.session_id}/revoke`, { method: "POST", serviceKey: SERVICE_KEY });
+    expect(retry.status).toBe(200);
+    expect(await inLog(device.session_id)).toBe(true);
+  });
+
+  it("a webhook claimed but not appended is 503; Svix's next copy is 409 and completes the append", async () => {
+    const device = await signIn("alice");
+    await setSessionStatus(device.session_id, "revoked");
+    const delivery = (await webhookDeliveries("session.revoked")).at(-1);
+    if (!delivery) throw new Error("no delivery");
+    const deliver = (via: typeof call) =>
+      via("/webhooks/clerk", { method: "POST", headers: delivery.headers, body: delivery.body });
+
+    const first = await deliver(callWith({ REVOCATION_LOG: brokenLog() }));
+    expect(first.status).toBe(503);
+    expect(await revocations(device.user_id)).toEqual([{ session_id: device.session_id, source: "webhook" }]);
+    expect(await inLog(device.session_id)).toBe(false);
+    const retry = await deliver(call);
+    expect(retry.status).toBe(409);
+    expect(await inLog(device.session_id)).toBe(true);
+  });
+});
+
 describe("deployments without the SESSION_DIRECTORY binding keep today's KV-only behaviour", () => {
-  const kvOnly = callWith({ SESSION_DIRECTORY: undefined });
+  const kvOnly = callWith({ SESSION_DIRECTORY: undefined, REVOCATION_LOG: undefined });
 
   it("a revoke is refused at once here, written to KV, and nothing goes to an object", async () => {
     const device = await signIn("alice");

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { createApp } from "../../src/api/app";
+import { registeredMap } from "../../src/core/isolate-memory";
 import type { Bindings } from "../../src/http/app-env";
 import { kvKeys } from "../../src/storage/kv-schema";
 import { settled } from "../../src/storage/kv-writer";
@@ -219,7 +220,9 @@ describe("Server-Timing separates verification, cache and upstream time", () => 
     const token = await freshToken(SEED.sessions.aliceDesktop.id);
     await call(`/v1/sessions/${SEED.sessions.aliceDesktop.id}`, { token }); // JWKS warm
     await settled();
+    // A cold list: not in KV, and not in this isolate's memory of the list it just wrote.
     await env.SESSION_CACHE.delete(kvKeys.activeSessions(SEED.users.alice.id));
+    registeredMap("sessionLists")?.clear();
     await setFault({ method: "GET", path: "/v1/sessions", mode: "slow", delay_ms: 150 });
     const response = await call("/v1/me/sessions/active", { token });
     expect(response.headers.get("X-Cache")).toBe("MISS");

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { createApp } from "../../src/api/app";
+import { registeredMap } from "../../src/core/isolate-memory";
 import type { Bindings } from "../../src/http/app-env";
 import { kvKeys } from "../../src/storage/kv-schema";
 import { settled } from "../../src/storage/kv-writer";
@@ -40,6 +41,8 @@ export async function carolWithColdList(): Promise<{ carol: string; reader: Sign
   const warm = await call(`/v1/sessions/${reader.session_id}`, { token: reader.token });
   if (warm.status !== 200) throw new Error(`warming the JWKS answered ${warm.status}`);
   await settled();
+  // Cold everywhere: not in KV, and not in this isolate's memory of the list it just wrote.
   await env.SESSION_CACHE.delete(kvKeys.activeSessions(carol));
+  registeredMap("sessionLists")?.clear();
   return { carol, reader };
 }

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { RATE_LIMITS } from "../../src/config/rate-limits";
+import { registeredMap } from "../../src/core/isolate-memory";
 import { kvKeys } from "../../src/storage/kv-schema";
 import wranglerToml from "../../wrangler.toml?raw";
 import { TEST_SERVICE_KEYS } from "../support/config";
@@ -146,6 +147,8 @@ describe("the upstream guard keeps the gateway under Clerk's Backend-API limit, 
         JSON.stringify({ ...cached, fetched_at: Date.now() - 120_000 }),
         { expirationTtl: 3600 },
       );
+      // This isolate keeps the list it wrote: forget it, so the aged KV entry is what is read.
+      registeredMap("sessionLists")?.clear();
       const stale = await send("/v1/me/sessions/active", { token });
       if (stale.headers.get("X-Cache") === "MISS") continue;
       expect(stale.status).toBe(200);

@@ -2,9 +2,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { advanceClock } from "../../src/core/clock";
 import { REVOCATION_NEGATIVE_MEMORY_MS } from "../../src/core/isolate-memory";
+import { RECENT_MAX_STALE_MS } from "../../src/revocation/recent-rules";
 import { isRevokedHere } from "../../src/revocation/revocations";
 import { kvKeys } from "../../src/storage/kv-schema";
-import { directoryObject } from "../support/directory";
+import { appendToLog, directoryObject } from "../support/directory";
 import { freshToken, type SignedIn, setFault, setSessionStatus, signIn } from "../support/emulator";
 import { useFreshWorld } from "../support/fresh-world";
 import { call, deliverLatestWebhook, kvJson, SERVICE_KEY, serviceMintedToken } from "../support/gateway";
@@ -80,9 +81,11 @@ describe("the revocation reaches other isolates and locations", () => {
     expect(isRevokedHere(device.session_id)).toBe(false);
     // What another location's gateway records when it revokes (docs/directory.md); KV never sees it here.
     await directoryObject(device.user_id).recordRevoked(device.session_id, "revoked", "gateway");
-    // This isolate checked the session a moment ago and believes "not revoked" for at most
-    // REVOCATION_NEGATIVE_MEMORY_MS: that is the bound a revocation made elsewhere adds here.
-    advanceClock(REVOCATION_NEGATIVE_MEMORY_MS);
+    await appendToLog(device.session_id);
+    // This isolate checked the session a moment ago; its recent set answers alone for at most
+    // RECENT_MAX_STALE_MS ("not revoked" for REVOCATION_NEGATIVE_MEMORY_MS on the per-user path):
+    // that is the bound a revocation made elsewhere adds here.
+    advanceClock(Math.max(RECENT_MAX_STALE_MS, REVOCATION_NEGATIVE_MEMORY_MS));
     await expectRefusedEverywhere(call, device, token);
     expect(await kvJson(kvKeys.revoked(device.session_id))).toBeNull();
     // Learnt once, it is then held in this isolate's memory: no lookup needed next time.

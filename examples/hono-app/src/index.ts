@@ -3,10 +3,11 @@ import openapi from "clerk-session-gateway/openapi";
 import { Hono } from "hono";
 
 /**
- * The per-user revocation authority, hosted by this Worker (wrangler.toml binds it as
- * AUTH_DIRECTORY): the runtime finds a Durable Object class among the entry's exports.
+ * The per-user revocation authority and the revocation log, hosted by this Worker (wrangler.toml
+ * binds them as AUTH_DIRECTORY and AUTH_REVOCATION_LOG): the runtime finds a Durable Object class
+ * among the entry's exports.
  */
-export { SessionDirectory } from "clerk-session-gateway";
+export { RevocationLog, SessionDirectory } from "clerk-session-gateway";
 
 /**
  * An app's own API Worker. Its routes under /api are for signed-in users only, checked by the
@@ -21,6 +22,7 @@ const gateway = {
   bindings: {
     SESSION_CACHE: "AUTH_KV",
     SESSION_DIRECTORY: "AUTH_DIRECTORY",
+    REVOCATION_LOG: "AUTH_REVOCATION_LOG",
     RL_AUTH_FAILURES: "AUTH_FAILURE_LIMIT",
     RL_USER_WRITES: "USER_WRITE_LIMIT",
     RL_UPSTREAM_DEVELOPMENT: "CLERK_DEV_LIMIT",

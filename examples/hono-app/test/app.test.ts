@@ -1,6 +1,9 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { advanceClock } from "../../../src/core/clock";
+import { REVOCATION_LOG_REPLICAS } from "../../../src/revocation/recent";
+import { RECENT_MAX_STALE_MS } from "../../../src/revocation/recent-rules";
 import { kvKeys } from "../../../src/storage/kv-schema";
 import { TEST_AUTHORIZED_PARTIES } from "../../../test/support/config";
 import {
@@ -144,17 +147,26 @@ describe("a revoked session is refused on /api/* on the very next request", () =
     expect(await env.AUTH_KV.get(kvKeys.revoked(phone.session_id))).toBeNull();
   });
 
-  it("revoked by another Worker sharing the SessionDirectory objects (a standalone gateway, script_name)", async () => {
+  it("revoked by another Worker sharing the SessionDirectory and RevocationLog objects (a standalone gateway, script_name)", async () => {
     const phone = await signIn("carol");
-    // What a gateway Worker bound to the same objects does when it revokes (docs/directory.md).
+    // What a gateway Worker bound to the same objects does when it revokes (docs/directory.md):
+    // recorded in the user's object, then appended to every replica of the revocation log.
     const stub = env.AUTH_DIRECTORY.get(env.AUTH_DIRECTORY.idFromName(phone.user_id));
     await stub.recordRevoked(phone.session_id, "revoked", "gateway");
+    const log = env.AUTH_REVOCATION_LOG;
+    await Promise.all(
+      REVOCATION_LOG_REPLICAS.map((hint) =>
+        log.get(log.idFromName(`revocation-log:${hint}`)).append([phone.session_id]),
+      ),
+    );
+    // This isolate's recent set answers alone until it is RECENT_MAX_STALE_MS old.
+    advanceClock(RECENT_MAX_STALE_MS);
     await clearCalls();
     await expectRefused(await call("/api/me", { token: phone.token }));
     expect(await upstreamCalls()).toBe(0);
   });
 
-  it("without the directory binding: revoked by another Worker sharing the KV namespace", async () => {
+  it("without the Durable Object bindings: revoked by another Worker sharing the KV namespace", async () => {
     const phone = await signIn("carol");
     // What a gateway Worker bound to the same namespace writes when it revokes (docs/kv-schema.md).
     await env.AUTH_KV.put(
@@ -164,7 +176,11 @@ describe("a revoked session is refused on /api/* on the very next request", () =
     await clearCalls();
     const ctx = createExecutionContext();
     const request = new Request(new URL("/api/me", ORIGIN), { headers: { Authorization: `Bearer ${phone.token}` } });
-    const response = await app.fetch(request, { ...env, AUTH_DIRECTORY: undefined }, ctx);
+    const response = await app.fetch(
+      request,
+      { ...env, AUTH_DIRECTORY: undefined, AUTH_REVOCATION_LOG: undefined },
+      ctx,
+    );
     await waitOnExecutionContext(ctx);
     await expectRefused(response);
     expect(await upstreamCalls()).toBe(0);

@@ -98,12 +98,12 @@ describe("the app's SessionDirectory is the revocation authority on /api/*", () 
 
     await expectRefusedWithoutClerk(elsewhere("/api/me", phoneToken));
     await expectRefusedWithoutClerk(elsewhere("/api/notes", phoneToken));
-    // The same app with the same slow KV but without the object would still accept it: the object made the difference.
+    // The same app with the same slow KV but without the objects would still accept it: the objects made the difference.
     coldIsolate();
     const ctx = createExecutionContext();
     const kvOnly = await app.fetch(
       new Request(new URL("/api/me", ORIGIN), { headers: { Authorization: `Bearer ${phoneToken}` } }),
-      { ...env, AUTH_KV: markersNeverArrive(env.AUTH_KV), AUTH_DIRECTORY: undefined },
+      { ...env, AUTH_KV: markersNeverArrive(env.AUTH_KV), AUTH_DIRECTORY: undefined, AUTH_REVOCATION_LOG: undefined },
       ctx,
     );
     await waitOnExecutionContext(ctx);

@@ -3,6 +3,7 @@ declare namespace Cloudflare {
   interface Env {
     AUTH_KV: KVNamespace;
     AUTH_DIRECTORY: DurableObjectNamespace<import("../../../src/revocation/session-directory").SessionDirectory>;
+    AUTH_REVOCATION_LOG: DurableObjectNamespace<import("../../../src/revocation/revocation-log").RevocationLog>;
     CLERK_WEBHOOK_SIGNING_SECRET: string;
   }
   interface GlobalProps {

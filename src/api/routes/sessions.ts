@@ -75,7 +75,7 @@ sessions.post("/", validateJson(createBody), serviceOnly, async (c) => {
   const session = await withAudit(c, { action: "session.create", session_id: "(new)" }, () =>
     c.var.sessions.clerk.createSession(body),
   );
-  await c.var.sessions.invalidateUser(session.user_id);
+  c.var.sessions.invalidateUser(session.user_id);
   return c.json(session);
 });
 

@@ -1,9 +1,10 @@
 import { Hono } from "hono";
-import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import * as z from "zod/mini";
 import { ApiError, unauthenticated } from "../../core/errors";
 import { SESSION_ID, USER_ID } from "../../core/ids";
 import { log } from "../../core/log";
+import { keepAlive } from "../../core/wait-until";
+import { verifyWebhookSignature, WebhookVerificationError } from "../../core/webhook-signature";
 import type { AppEnv } from "../../http/app-env";
 import { claimWebhook, recordApplied, releaseClaim } from "../../revocation/webhook-claims";
 
@@ -49,10 +50,10 @@ webhooks.post("/clerk", async (c) => {
 
   let payload: unknown;
   try {
-    payload = new Webhook(secret).verify(raw, {
-      "webhook-id": messageId,
-      "webhook-timestamp": headers.data["svix-timestamp"],
-      "webhook-signature": headers.data["svix-signature"],
+    payload = await verifyWebhookSignature(secret, raw, {
+      id: messageId,
+      timestamp: headers.data["svix-timestamp"],
+      signature: headers.data["svix-signature"],
     });
   } catch (error) {
     if (error instanceof WebhookVerificationError || error instanceof SyntaxError) {
@@ -76,6 +77,12 @@ webhooks.post("/clerk", async (c) => {
     ...(session && ended ? { ended: { sessionId: session.id, status: session.status } } : {}),
   });
   if (!claimed) {
+    // An earlier copy was claimed, but its answer may have been a 503 after the claim (the
+    // revocation log could not take the append): the ended session is recorded again (every
+    // step is idempotent) so a retried delivery completes what the first one could not.
+    if (session && ended) {
+      await c.var.sessions.recordEnded(session.user_id, session.id, session.status, "webhook", { inDirectory: true });
+    }
     throw new ApiError(409, [
       {
         code: "webhook_replayed",
@@ -91,7 +98,7 @@ webhooks.post("/clerk", async (c) => {
       if (ENDED.has(type)) {
         await c.var.sessions.recordEnded(user_id, id, status, "webhook", { inDirectory: true });
       } else {
-        await c.var.sessions.invalidateUser(user_id);
+        c.var.sessions.invalidateUser(user_id);
       }
       log("info", { msg: "webhook_applied", request_id: c.var.requestId, type, session_id: id, user_id });
     }
@@ -100,9 +107,12 @@ webhooks.post("/clerk", async (c) => {
     throw error;
   }
   // The claim above is what refuses copies; this record is the claim's trace in KV (and, without
-  // the directory, the claim other isolates read). The event is applied already: a failed write is logged.
-  await recordApplied(c.env.SESSION_CACHE, messageId, type).catch((error) =>
-    log("warn", { msg: "webhook_record_failed", message_id: messageId, error: String(error) }),
+  // the directory, the claim other isolates read). The event is applied already: the record is
+  // written off the response path, and a failed write is logged.
+  keepAlive(
+    recordApplied(c.env.SESSION_CACHE, messageId, type).catch((error) =>
+      log("warn", { msg: "webhook_record_failed", message_id: messageId, error: String(error) }),
+    ),
   );
   return c.json({ received: true, type, applied: session !== undefined });
 });
