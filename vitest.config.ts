@@ -1,4 +1,3 @@
-import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { exampleProject } from "./examples/hono-app/test/project.ts";
@@ -146,7 +145,7 @@ export default defineConfig({
       {
         test: { name: "unit", include: ["test/unit/**/*.unit.test.ts"], environment: "node" },
         resolve: {
-          alias: { "cloudflare:workers": fileURLToPath(new URL("./test/unit/cloudflare-workers.ts", import.meta.url)) },
+          alias: { "cloudflare:workers": new URL("./test/unit/cloudflare-workers.ts", import.meta.url).pathname },
         },
       },
       gatewayProject,
