@@ -49,7 +49,7 @@ import { getAuth } from "clerk-session-gateway/hono";
 import { verifyWebhook } from "clerk-session-gateway/hono/webhooks";
 import app from "./index";
 
-export { SessionDirectory } from "clerk-session-gateway";
+export { RevocationLog, SessionDirectory } from "clerk-session-gateway";
 
 app.get("/api/profile", async (c) => {
   const { userId } = getAuth(c);
