@@ -8,18 +8,24 @@
 
 export type { ReverificationConfig } from "../auth/authorization";
 export {
-  type AuthObject,
-  type CheckAuthorizationParams,
   type ClerkMiddlewareOptions,
   clerkMiddleware,
-  type GetAuthOptions,
+  type FrontendApiProxyOptions,
   getAuth,
   type RequireAuthOptions,
   requireAuth,
-  type SignedInAuthObject,
-  type SignedOutAuthObject,
-  type SignedOutReason,
 } from "./auth";
+export type {
+  AuthObject,
+  CheckAuthorizationParams,
+  GetAuthOptions,
+  InvalidTokenAuthObject,
+  SignedInAuthObject,
+  SignedOutAuthObject,
+  SignedOutReason,
+  TokenType,
+  UnauthenticatedMachineObject,
+} from "./auth-objects";
 export type { GatewayBindingName, GatewayOptions } from "./bindings";
 export { type SessionGatewayOptions, sessionGateway } from "./gateway";
 export type { ClerkHonoVariables } from "./variables";
