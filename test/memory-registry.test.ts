@@ -2,6 +2,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import "../src/api/app";
 // Registered only when an app reads c.get("clerk"): imported here so its bounds are held too.
 import "../src/hono/backend-client";
+// Registered by the app middleware (its configuration variant with azp unchecked).
+import "../src/hono/auth";
 import type { Session } from "../src/clerk/schemas";
 import {
   BoundedMap,
@@ -70,6 +72,7 @@ const SAMPLES: Record<MemoryName, (i: number, pad: number) => [unknown, unknown]
   configs: (i, pad) => [{ i }, { secretKey: text(i, pad) }],
   backendClients: (i) => [{ i }, { users: {} }],
   gatewayEnvs: stringKeyed(() => new WeakMap()),
+  appConfigs: (i, pad) => [{ i }, { secretKey: text(i, pad), azpUnchecked: true }],
   serviceKeyDigests: (_i, pad) => [
     Array.from({ length: Math.max(1, Math.ceil(pad / 32)) }, (_, k) => `key-${k}`),
     Promise.resolve([]),

@@ -38,7 +38,7 @@ import { matchServiceKey } from "./service-keys";
 import { checkSessionToken } from "./session-check";
 
 /** What the engine reads of a request. A `Request` will do. */
-export type AuthRequest = { readonly method: string; readonly headers: Headers };
+export type AuthRequest = { readonly method: string; readonly headers: Headers; readonly url?: string };
 
 export type Credential = { value: string; via: "header" | "cookie" };
 
@@ -109,12 +109,24 @@ export function isCrossSiteCookieRequest(
   request: AuthRequest,
   via: Credential["via"],
   authorizedParties: readonly string[],
+  sameOriginOnly = false,
 ): boolean {
   if (via !== "cookie") return false;
   if (SAFE_METHODS.has(request.method) && !request.headers.has("Upgrade")) return false;
   const origin = request.headers.get("Origin");
-  return !origin || !authorizedParties.includes(origin);
+  if (!origin) return true;
+  if (authorizedParties.includes(origin)) return false;
+  // No parties configured (the app middleware's @clerk/hono default): the app's own origin only.
+  return !(sameOriginOnly && request.url !== undefined && originOf(request.url) === origin);
 }
+
+const originOf = (url: string): string | undefined => {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+};
 
 /** The request's caller, in the order the module's comment gives. */
 export async function authenticate(request: AuthRequest, deps: AuthDeps): Promise<AuthOutcome> {
@@ -131,7 +143,7 @@ export async function authenticate(request: AuthRequest, deps: AuthDeps): Promis
     return { kind: "service", principal: { kind: "service", keyIndex } };
   }
 
-  if (isCrossSiteCookieRequest(request, credential.via, deps.config.authorizedParties)) {
+  if (isCrossSiteCookieRequest(request, credential.via, deps.config.authorizedParties, deps.config.azpUnchecked)) {
     return { kind: "cross_site", reason: "cross_site_cookie" };
   }
   return verifyAndConfirm(request, credential, deps, {});

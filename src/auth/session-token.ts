@@ -136,7 +136,11 @@ export async function verifySessionToken(token: string, options: VerifyOptions):
   if (typeof sid !== "string" || !SESSION_ID.test(sid)) return fail("bad_claim");
   if (typeof iat !== "number" || iat > verifiedAt / 1000 + CLOCK_SKEW_SECONDS) return fail("issued_in_future");
   if ((payload.exp as number) - iat > MAX_TOKEN_LIFETIME_SECONDS) return fail("lifetime_too_long");
-  if (azp !== undefined && (typeof azp !== "string" || !config.authorizedParties.includes(azp))) {
+  if (
+    !config.azpUnchecked &&
+    azp !== undefined &&
+    (typeof azp !== "string" || !config.authorizedParties.includes(azp))
+  ) {
     return fail("azp_not_allowed");
   }
   if (sts !== undefined && sts !== "active" && sts !== "pending") return fail("bad_claim");

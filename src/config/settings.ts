@@ -396,6 +396,12 @@ export interface GatewayConfig {
   apiVersion: string;
   jwtKey: string | undefined;
   authorizedParties: readonly string[];
+  /**
+   * Set only by the app middleware when no authorized parties are configured anywhere, as
+   * `@clerk/hono` runs by default: `azp` is not checked, and a cookie-authenticated write must
+   * come from the request's own origin. The standalone gateway never sets it.
+   */
+  azpUnchecked?: true;
   /** The webhook signing secret, checked on use: throws `misconfigured` when it is missing or malformed. */
   webhookSecret: () => string;
   serviceKeys: readonly string[];

@@ -177,6 +177,13 @@ export const ISOLATE_MEMORY = {
     holds:
       'the @clerk/backend client of `c.get("clerk")`, per environment view (clerk-session-gateway/hono/clerk-client); a forgotten one is rebuilt',
   },
+  appConfigs: {
+    // One per configuration in practice (the app's middleware on an env with no CLERK_AUTHORIZED_PARTIES).
+    maxEntries: 8,
+    maxBytes: 8 * KiB,
+    holds:
+      "per gateway configuration, the app middleware's variant of it that leaves azp unchecked (CLERK_AUTHORIZED_PARTIES unset, as @clerk/hono); a forgotten one is rebuilt",
+  },
   gatewayEnvs: {
     maxEntries: 16,
     maxBytes: 8 * KiB,

@@ -11,8 +11,9 @@ import {
 import type { CheckAuthorizationParams } from "../auth/authorization";
 import { refusal } from "../auth/refusals";
 import { ClerkClient } from "../clerk/client";
-import { loadConfig } from "../config/settings";
+import { type GatewayConfig, loadConfig } from "../config/settings";
 import { ApiError, errorResponse, forbidden, misconfiguredSetting } from "../core/errors";
+import { isolateMap, jsonBytes } from "../core/isolate-memory";
 import { log } from "../core/log";
 import { waitUntilOf } from "../core/wait-until";
 import {
@@ -27,7 +28,7 @@ import {
   type UnauthenticatedMachineObject,
 } from "./auth-objects";
 import { setBackendClient } from "./backend-client";
-import { type GatewayOptions, gatewayEnv } from "./bindings";
+import { gatewayEnv } from "./bindings";
 import { servedByMountedGateway } from "./gateway-mount";
 import { type ClerkMiddlewareOptions, checkOptions } from "./options";
 import type {} from "./variables";
@@ -140,12 +141,35 @@ function misconfiguration(error: ApiError): HTTPException {
   return new HTTPException(error.status as 500, { res: errorResponse(error), message: error.message, cause: error });
 }
 
-async function authenticate(c: Context, options: GatewayOptions): Promise<AuthObject> {
+/**
+ * `@clerk/hono` checks `azp` only against authorized parties it is given, and most apps give
+ * none: signing out every browser token there would make the import change a lockout. So with
+ * neither the option nor CLERK_AUTHORIZED_PARTIES set, `azp` is not checked (and a
+ * cookie-authenticated write must come from the app's own origin), and the isolate says so once.
+ */
+const appConfigs = isolateMap<GatewayConfig, GatewayConfig>("appConfigs", jsonBytes);
+function appConfig(config: GatewayConfig, options: ClerkMiddlewareOptions): GatewayConfig {
+  if (options.authorizedParties !== undefined || config.authorizedParties.length > 0) return config;
+  const hit = appConfigs.get(config);
+  if (hit) return hit;
+  // Said once, when the isolate first builds the variant.
+  log("warn", {
+    msg: "authorized_parties_unset",
+    setting: "CLERK_AUTHORIZED_PARTIES",
+    detail:
+      "azp is not checked (as @clerk/hono without authorizedParties); set CLERK_AUTHORIZED_PARTIES to the app's origins to check it",
+  });
+  const variant: GatewayConfig = { ...config, azpUnchecked: true };
+  appConfigs.set(config, variant);
+  return variant;
+}
+
+async function authenticate(c: Context, options: ClerkMiddlewareOptions): Promise<AuthObject> {
   let env: ReturnType<typeof gatewayEnv>;
   let config: ReturnType<typeof loadConfig>;
   try {
     env = gatewayEnv(c.env, options);
-    config = loadConfig(env);
+    config = appConfig(loadConfig(env), options);
   } catch (error) {
     if (error instanceof ApiError) throw misconfiguration(error);
     throw error;
